@@ -19,6 +19,7 @@ from collections.abc import Sequence
 _SUBSYSTEMS = (
     "workbench.server.broker.cli",
     "workbench.server.exchange.cli",
+    "workbench.server.seed",
     "workbench.up",
 )
 
