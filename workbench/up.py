@@ -1,15 +1,124 @@
-"""``workbench seed`` and ``workbench up``: the Sapporo products and the whole product."""
+"""``workbench up``: the whole product on its embedded default, in one command.
+
+Seeds the Sapporo data products if the data directory is empty, starts the exchange
+(``workbench serve``) and the Voilà dashboards server, prints where everything is, and stops
+both cleanly on Ctrl-C / SIGTERM.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("up", help="seed if empty, start the exchange and dashboards")
+    p = subparsers.add_parser(
+        "up", help="seed if empty, then start the exchange and the dashboards (make run)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="exchange port")
+    p.add_argument("--dashboards-port", type=int, default=8866, help="Voilà port")
     p.add_argument("--data-dir", default=".workbench")
+    p.add_argument("--no-dashboards", action="store_true", help="start the exchange only")
     p.set_defaults(func=_up)
 
 
+def _wait_until_up(url: str, proc: subprocess.Popen, *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"workbench up: the {what} exited (code {proc.returncode}).")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"workbench up: the {what} did not answer at {url} in {timeout_s:.0f} s.")
+
+
+def _public_api_key(data_dir: Path) -> str | None:
+    path = data_dir / "demo-credentials.json"
+    if not path.exists():
+        return None
+    accounts = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(accounts, dict):
+        accounts = accounts.get("accounts", list(accounts.values()))
+    for account in accounts:
+        if isinstance(account, dict) and account.get("role") in ("public", "public_readonly"):
+            return account.get("api_key")
+    return None
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _up(args: argparse.Namespace) -> int:
-    raise SystemExit("workbench up: not implemented yet")
+    from workbench.server.seed import is_seeded, seed
+
+    data_dir = Path(args.data_dir).resolve()
+    started = time.monotonic()
+    if not is_seeded(data_dir):
+        print(f"Seeding the Sapporo data products into {data_dir} (first run only) ...")
+        seed(data_dir)
+    exchange_url = f"http://{args.host}:{args.port}"
+    procs: list[subprocess.Popen] = []
+    stopping = False
+
+    def _on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        serve = [sys.executable, "-m", "workbench", "serve", "--host", args.host]
+        serve += ["--port", str(args.port), "--data-dir", str(data_dir)]
+        procs.append(subprocess.Popen(serve))
+        _wait_until_up(exchange_url + "/version", procs[0], timeout_s=60, what="exchange")
+        dashboards_url = None
+        if not args.no_dashboards:
+            from workbench.dashboards import serve_dashboards
+
+            env = {**os.environ, "WORKBENCH_URL": exchange_url}
+            key = _public_api_key(data_dir)
+            if key:
+                env["WORKBENCH_API_KEY"] = key
+            voila = serve_dashboards(
+                dashboards_dir=Path(__file__).resolve().parents[1] / "dashboards",
+                port=args.dashboards_port,
+                host=args.host,
+                env=env,
+            )
+            procs.append(voila)
+            dashboards_url = f"http://{args.host}:{args.dashboards_port}/"
+            _wait_until_up(dashboards_url, voila, timeout_s=60, what="dashboards server")
+        print()
+        print(f"Sapporo Data Commons Workbench is up ({time.monotonic() - started:.1f} s).")
+        print(f"  Exchange portal : {exchange_url}/")
+        print(f"  NGSI v2 API     : {exchange_url}/v2  (Fiware-Service selects the product)")
+        print(f"  API docs        : {exchange_url}/docs")
+        if dashboards_url:
+            print(f"  Dashboards      : {dashboards_url}")
+        print(f"  Demo credentials: {data_dir / 'demo-credentials.md'}")
+        print("Press Ctrl-C to stop.")
+        while not stopping and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    finally:
+        _stop(procs)
+    return 0
