@@ -18,3 +18,23 @@ def broker(tmp_path_factory):
     db = tmp_path_factory.mktemp("broker") / "broker.db"
     with ServerProcess(["broker", "--db", str(db)]) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def seeded_exchange(tmp_path_factory):
+    """``workbench seed`` into a fresh data directory, then ``workbench serve`` on a free port.
+
+    The yielded server has ``url``, ``data_dir`` and ``credentials`` (the parsed
+    ``demo-credentials.json`` written by the seeder).
+    """
+    import json
+    import subprocess
+
+    data_dir = tmp_path_factory.mktemp("exchange")
+    subprocess.run(
+        [sys.executable, "-m", "workbench", "seed", "--data-dir", str(data_dir)], check=True
+    )
+    with ServerProcess(["serve", "--data-dir", str(data_dir)]) as server:
+        server.data_dir = data_dir
+        server.credentials = json.loads((data_dir / "demo-credentials.json").read_text())
+        yield server
