@@ -1,0 +1,516 @@
+"""Small-cell suppression: the one function every public health figure passes through.
+
+Everything the product shows the public about people (dashboards, aggregated products,
+notebooks run without the research plan) is a table of counts by some dimensions, with its
+marginal totals. :func:`suppress_small_cells` hides every cell with fewer than ``threshold``
+people (*primary* suppression) and then hides enough further cells (*complementary* or
+secondary suppression) that no hidden cell can be worked out from the published cells and the
+published totals:
+
+* along every dimension, each line of the table (the cells that add up to one published
+  total, together with that total) holds either no suppressed cell or at least two;
+* the fixed point of that rule is then audited with linear algebra: the published totals are
+  a system of linear equations in the hidden cells, and a hidden cell whose value the system
+  determines (for instance a cell that bridges two otherwise separate groups of hidden cells)
+  gets a further complement. The audit repeats until no hidden cell is determined.
+
+Zeros are treated as not sensitive by default (the usual statistical-disclosure-control
+practice: a zero says nobody of that kind took part, which is not about any person), so they
+are published and are used as complements only when nothing else is left. Pass
+``zeros_are_safe=False`` to hide them too.
+
+What this does not protect against: an attacker who knows some hidden cells from elsewhere,
+and *interval* disclosure (narrow bounds from non-negativity). Hidden cells can only be bounded
+by sums that include at least one other hidden cell; with counts that is usually wide.
+
+Dashboards must compute one suppressed table (with margins) and only *select* from it; never
+re-aggregate suppressed cells or suppress sub-tables independently, or combinations of
+controls could be differenced.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.csgraph
+
+__all__ = ["find_recoverable_cells", "suppress_small_cells"]
+
+Aggregation = Literal["mean", "sum"]
+
+_PRIMARY = "primary"
+_COMPLEMENTARY = "complementary"
+
+
+def suppress_small_cells(
+    frame: pd.DataFrame,
+    *,
+    count_column: str,
+    dimensions: Sequence[str],
+    threshold: int = 10,
+    value_columns: Sequence[str] | Mapping[str, Aggregation] = (),
+    margins: bool = True,
+    total_label: str = "All",
+    levels: Mapping[str, Sequence] | None = None,
+    zeros_are_safe: bool = True,
+    flag_column: str = "suppressed",
+    reason_column: str = "suppression",
+    max_audit_cells: int = 20_000,
+) -> pd.DataFrame:
+    """Suppress small cells of a count table, with complementary suppression.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per cell: the ``dimensions`` columns name the cell, ``count_column`` holds
+        the number of people in it. Combinations that are absent are cells with count 0.
+        Counts must be additive (each person counted in exactly one cell), so that totals
+        are sums; count distinct people per cell, not person-days.
+    count_column : str
+        Column of non-negative integer counts.
+    dimensions : sequence of str
+        The table's dimensions, e.g. ``["ward_code", "age_band", "month"]``. Do not pass
+        nested dimensions together (small area and ward): pass the finest one.
+    threshold : int, default 10
+        Cells with ``0 < count < threshold`` are suppressed.
+    value_columns : sequence of str or mapping of str to {"mean", "sum"}, default ()
+        Columns derived from the people counted in a cell (mean steps, total points). They
+        are hidden wherever the count is hidden. In margin rows a ``"mean"`` column is the
+        count-weighted mean of its cells and a ``"sum"`` column their sum. A plain sequence
+        means ``"mean"`` for every column.
+    margins : bool, default True
+        Add the marginal totals (labelled ``total_label``) along every dimension and every
+        combination of dimensions, as the published table does. With ``False`` no total rows
+        are returned, but the totals are still assumed known to an attacker (for instance
+        from the census), so protection is the same.
+    total_label : str, default "All"
+        Label of the total category in each dimension column.
+    levels : mapping of str to sequence, optional
+        The full list of categories of some dimensions (all ten wards, all months), in
+        display order. Defaults to the categories present (categorical order, else sorted).
+    zeros_are_safe : bool, default True
+        Publish zero cells (they are not about anyone). With ``False`` they are suppressed.
+    flag_column, reason_column : str
+        Names of the added columns: a boolean flag and ``"primary"`` / ``"complementary"``
+        (missing when published).
+    max_audit_cells : int, default 20000
+        Largest connected group of hidden cells for the exact linear-algebra audit; larger
+        groups raise rather than publish an unaudited table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The completed table (every combination of levels, plus margins), in level order: the
+        dimension columns, ``count_column`` as nullable ``Int64`` with ``<NA>`` where
+        suppressed, the value columns as nullable ``Float64``, ``flag_column`` and
+        ``reason_column``. With margins, dimension columns become ``object`` when the
+        categories are not strings.
+
+    Raises
+    ------
+    ValueError
+        If columns are missing, counts are negative or not whole numbers, a dimension has
+        missing values, or a combination of dimensions appears more than once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({
+    ...     "ward": ["Chuo", "Chuo", "Kita", "Kita"],
+    ...     "sex": ["F", "M", "F", "M"],
+    ...     "people": [25, 4, 30, 31],
+    ... })
+    >>> out = suppress_small_cells(cells, count_column="people", dimensions=["ward", "sex"])
+    >>> print(out[["ward", "sex", "people", "suppression"]].to_string(index=False))
+    ward sex  people   suppression
+    Chuo   F    <NA> complementary
+    Chuo   M    <NA>       primary
+    Chuo All      29          <NA>
+    Kita   F    <NA> complementary
+    Kita   M    <NA> complementary
+    Kita All      61          <NA>
+     All   F      55          <NA>
+     All   M      35          <NA>
+     All All      90          <NA>
+    """
+    dimensions = list(dimensions)
+    aggregations = _value_aggregations(value_columns)
+    _validate(frame, count_column, dimensions, aggregations, threshold)
+    dim_levels = [_levels_of(frame, d, (levels or {}).get(d)) for d in dimensions]
+    for d, values in zip(dimensions, dim_levels, strict=True):
+        if total_label in values:
+            raise ValueError(
+                f"dimension {d!r} already has a category {total_label!r}; drop its total rows "
+                "(this function adds the margins) or pass another total_label"
+            )
+
+    counts, sums = _to_arrays(frame, count_column, dimensions, dim_levels, aggregations)
+    counts, sums = _add_margins(counts), {c: _add_margins(s) for c, s in sums.items()}
+
+    primary = (counts < threshold) if not zeros_are_safe else (counts > 0) & (counts < threshold)
+    hidden = _complementary_suppression(counts, primary.copy(), max_audit_cells)
+
+    return _to_frame(
+        counts=counts,
+        sums=sums,
+        aggregations=aggregations,
+        primary=primary,
+        hidden=hidden,
+        dimensions=dimensions,
+        dim_levels=dim_levels,
+        count_column=count_column,
+        margins=margins,
+        total_label=total_label,
+        flag_column=flag_column,
+        reason_column=reason_column,
+    )
+
+
+def find_recoverable_cells(
+    table: pd.DataFrame,
+    *,
+    count_column: str,
+    dimensions: Sequence[str],
+    total_label: str = "All",
+) -> pd.DataFrame:
+    """Return the hidden cells of a published table that its totals determine exactly.
+
+    An independent check for a table as published (for instance the output of
+    :func:`suppress_small_cells`, or a table from elsewhere): every line of the table along
+    every dimension gives the equation *cells = total*; a hidden cell (missing count) is
+    recoverable when the system of all those equations fixes its value. An empty result
+    means no hidden cell can be worked out by subtraction, however the equations are combined.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The complete published table including its margins (rows whose dimension value is
+        ``total_label``), with missing counts where suppressed.
+    count_column : str
+        Column of counts.
+    dimensions : sequence of str
+        The table's dimensions.
+    total_label : str, default "All"
+        Label of the total category.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``table`` whose hidden count is determined.
+    """
+    dimensions = list(dimensions)
+    dim_levels = []
+    for d in dimensions:
+        values = pd.unique(table[d])
+        inner = [v for v in values if not (isinstance(v, str) and v == total_label)]
+        if len(inner) == len(values):
+            raise ValueError(
+                f"dimension {d!r} has no {total_label!r} total rows; pass the table with its "
+                "margins (suppress_small_cells(..., margins=True))"
+            )
+        dim_levels.append(inner + [total_label])
+    shape = tuple(len(v) for v in dim_levels)
+    positions = _positions(table, dimensions, dim_levels)
+    hidden = np.zeros(shape, dtype=bool)
+    hidden[positions] = table[count_column].isna().to_numpy()
+    determined = _determined_hidden_cells(hidden, max_cells=None)
+    is_determined = determined[positions]
+    return table[is_determined]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _value_aggregations(
+    value_columns: Sequence[str] | Mapping[str, Aggregation],
+) -> dict[str, Aggregation]:
+    if isinstance(value_columns, Mapping):
+        aggregations = dict(value_columns)
+    elif isinstance(value_columns, str):
+        aggregations = {value_columns: "mean"}
+    else:
+        aggregations = dict.fromkeys(value_columns, "mean")
+    for column, how in aggregations.items():
+        if how not in ("mean", "sum"):
+            raise ValueError(
+                f"value column {column!r}: aggregation must be 'mean' or 'sum', got {how!r}"
+            )
+    return aggregations
+
+
+def _validate(
+    frame: pd.DataFrame,
+    count_column: str,
+    dimensions: list[str],
+    aggregations: Mapping[str, str],
+    threshold: int,
+) -> None:
+    if not dimensions:
+        raise ValueError("dimensions is empty: name at least one column that defines the cells")
+    missing = [c for c in [count_column, *dimensions, *aggregations] if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"columns {missing} not in the frame (it has {list(frame.columns)}); "
+            "aggregate to one row per cell first, e.g. frame.groupby(dimensions).size()"
+        )
+    if threshold < 1:
+        raise ValueError(f"threshold must be at least 1, got {threshold}")
+    counts = pd.to_numeric(frame[count_column], errors="coerce")
+    if counts.isna().any():
+        raise ValueError(
+            f"{count_column!r} has missing or non-numeric values: suppress a table of raw "
+            "counts, not one that is already suppressed"
+        )
+    if (counts < 0).any() or (counts != np.round(counts)).any():
+        raise ValueError(f"{count_column!r} must hold non-negative whole numbers (people)")
+    for d in dimensions:
+        if frame[d].isna().any():
+            raise ValueError(f"dimension {d!r} has missing values; fill or drop them first")
+    if frame.duplicated(subset=dimensions).any():
+        raise ValueError(
+            f"some combinations of {dimensions} appear more than once; aggregate first, "
+            f"e.g. frame.groupby({dimensions}, as_index=False)[{count_column!r}].sum()"
+        )
+
+
+def _levels_of(frame: pd.DataFrame, column: str, given: Sequence | None) -> list:
+    present = pd.unique(frame[column])
+    if given is not None:
+        given = list(given)
+        unknown = [v for v in present if v not in set(given)]
+        if unknown:
+            raise ValueError(f"levels for {column!r} do not include {unknown[:5]}")
+        return given
+    if isinstance(frame[column].dtype, pd.CategoricalDtype):
+        return [c for c in frame[column].cat.categories if c in set(present)]
+    try:
+        return sorted(present)
+    except TypeError:
+        return list(present)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def _positions(frame: pd.DataFrame, dimensions: list[str], dim_levels: list[list]) -> tuple:
+    index = []
+    for d, values in zip(dimensions, dim_levels, strict=True):
+        codes = pd.Index(values).get_indexer(frame[d])
+        index.append(codes)
+    return tuple(index)
+
+
+def _to_arrays(
+    frame: pd.DataFrame,
+    count_column: str,
+    dimensions: list[str],
+    dim_levels: list[list],
+    aggregations: Mapping[str, str],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    shape = tuple(len(v) for v in dim_levels)
+    positions = _positions(frame, dimensions, dim_levels)
+    count_values = pd.to_numeric(frame[count_column]).to_numpy(dtype=np.int64)
+    counts = np.zeros(shape, dtype=np.int64)
+    counts[positions] = count_values
+    sums = {}
+    for column, how in aggregations.items():
+        values = pd.to_numeric(frame[column]).astype("float64").to_numpy(na_value=np.nan)
+        if how == "mean":
+            values = values * count_values
+        values = np.where(count_values == 0, 0.0, values)
+        array = np.zeros(shape, dtype=float)
+        array[positions] = values
+        sums[column] = array
+    return counts, sums
+
+
+def _add_margins(interior: np.ndarray) -> np.ndarray:
+    """Pad each axis by one and fill the totals (the last index) along every axis."""
+    out = np.zeros(tuple(n + 1 for n in interior.shape), dtype=interior.dtype)
+    out[tuple(slice(0, n) for n in interior.shape)] = interior
+    for axis, n in enumerate(interior.shape):
+        inner = [slice(None)] * out.ndim
+        inner[axis] = slice(0, n)
+        total = [slice(None)] * out.ndim
+        total[axis] = n
+        out[tuple(total)] = out[tuple(inner)].sum(axis=axis)
+    return out
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+def _complementary_suppression(
+    counts: np.ndarray, hidden: np.ndarray, max_audit_cells: int
+) -> np.ndarray:
+    while True:
+        _close_lines(counts, hidden)
+        determined = _determined_hidden_cells(hidden, max_cells=max_audit_cells)
+        if not determined.any():
+            return hidden
+        # Give one determined cell a fresh complement in one of its lines, then re-close.
+        cell = tuple(int(i) for i in np.argwhere(determined)[0])
+        if not _add_complement_near(counts, hidden, cell):
+            return hidden  # everything in reach is already hidden
+
+
+def _close_lines(counts: np.ndarray, hidden: np.ndarray) -> None:
+    """Suppress complements until no line along any axis holds exactly one hidden cell."""
+    changed = True
+    while changed:
+        changed = False
+        for axis in range(counts.ndim):
+            singles = np.argwhere(hidden.sum(axis=axis) == 1)
+            for other in singles:
+                line = _line_index(other, axis)
+                if hidden[line].sum() != 1:
+                    continue  # fixed meanwhile by another complement
+                choice = _best_complement(counts, hidden, line, axis)
+                if choice is None:
+                    continue
+                hidden[choice] = True
+                changed = True
+
+
+def _line_index(other: np.ndarray, axis: int) -> tuple:
+    index: list = [int(i) for i in other]
+    index.insert(axis, slice(None))
+    return tuple(index)
+
+
+def _best_complement(
+    counts: np.ndarray, hidden: np.ndarray, line: tuple, axis: int
+) -> tuple | None:
+    """Pick the cheapest visible cell of a line to hide.
+
+    Prefer non-zero cells (a hidden zero may be known to be zero), then cells whose other
+    lines already hold one hidden cell (hiding them closes those lines too) and do not open
+    new single-hidden lines, then the smallest count.
+    """
+    best_key, best_cell = None, None
+    for position in np.flatnonzero(~hidden[line]):
+        cell = list(line)
+        cell[axis] = int(position)
+        cell = tuple(cell)
+        opened = 0
+        for other_axis in range(counts.ndim):
+            if other_axis == axis:
+                continue
+            through = list(cell)
+            through[other_axis] = slice(None)
+            n_hidden = int(hidden[tuple(through)].sum())
+            opened += 1 if n_hidden == 0 else (-1 if n_hidden == 1 else 0)
+        key = (counts[cell] == 0, opened, int(counts[cell]))
+        if best_key is None or key < best_key:
+            best_key, best_cell = key, cell
+    return best_cell
+
+
+def _add_complement_near(counts: np.ndarray, hidden: np.ndarray, cell: tuple) -> bool:
+    candidates = []
+    for axis in range(counts.ndim):
+        line = list(cell)
+        line[axis] = slice(None)
+        choice = _best_complement(counts, hidden, tuple(line), axis)
+        if choice is not None:
+            candidates.append((counts[choice] == 0, int(counts[choice]), choice))
+    if not candidates:
+        return False
+    hidden[min(candidates)[2]] = True
+    return True
+
+
+def _determined_hidden_cells(hidden: np.ndarray, *, max_cells: int | None) -> np.ndarray:
+    """Hidden cells whose value the line equations (cells = total) determine."""
+    determined = np.zeros(hidden.shape, dtype=bool)
+    cells = np.argwhere(hidden)
+    if len(cells) == 0:
+        return determined
+    column_of = np.full(hidden.shape, -1, dtype=np.int64)
+    column_of[tuple(cells.T)] = np.arange(len(cells))
+
+    rows, cols, coefficients = [], [], []
+    n_equations = 0
+    for axis in range(hidden.ndim):
+        size = hidden.shape[axis]
+        for other in np.argwhere(hidden.sum(axis=axis) > 0):
+            line = _line_index(other, axis)
+            members = column_of[line]
+            for position in np.flatnonzero(members >= 0):
+                rows.append(n_equations)
+                cols.append(int(members[position]))
+                coefficients.append(-1.0 if position == size - 1 else 1.0)
+            n_equations += 1
+    system = scipy.sparse.csr_matrix((coefficients, (rows, cols)), shape=(n_equations, len(cells)))
+    # Cells only interact within connected groups (cells sharing an equation).
+    link = (system.T @ system) != 0
+    n_groups, group_of = scipy.sparse.csgraph.connected_components(link, directed=False)
+    for group in range(n_groups):
+        members = np.flatnonzero(group_of == group)
+        if max_cells is not None and len(members) > max_cells:
+            raise ValueError(
+                f"a connected group of {len(members)} suppressed cells is too large to audit "
+                f"(max_audit_cells={max_cells}); publish a coarser table or raise the limit"
+            )
+        sub = system[:, members]
+        sub = sub[np.flatnonzero(np.diff(sub.indptr))]
+        null = scipy.linalg.null_space(sub.toarray())
+        fixed = np.linalg.norm(null, axis=1) < 1e-9 if null.size else np.ones(len(members), bool)
+        for member in members[fixed]:
+            determined[tuple(cells[member])] = True
+    return determined
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _to_frame(
+    *,
+    counts: np.ndarray,
+    sums: Mapping[str, np.ndarray],
+    aggregations: Mapping[str, str],
+    primary: np.ndarray,
+    hidden: np.ndarray,
+    dimensions: list[str],
+    dim_levels: list[list],
+    count_column: str,
+    margins: bool,
+    total_label: str,
+    flag_column: str,
+    reason_column: str,
+) -> pd.DataFrame:
+    labels = [[*values, total_label] for values in dim_levels]
+    combos = list(itertools.product(*labels))
+    out = pd.DataFrame(combos, columns=dimensions)
+    for d, values in zip(dimensions, dim_levels, strict=True):
+        if all(isinstance(v, str) for v in values):
+            out[d] = out[d].astype("str")
+    flat_hidden = hidden.reshape(-1)
+    out[count_column] = pd.array(counts.reshape(-1), dtype="Int64")
+    out.loc[flat_hidden, count_column] = pd.NA
+    flat_counts = counts.reshape(-1).astype(float)
+    for column, how in aggregations.items():
+        flat = sums[column].reshape(-1)
+        if how == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                flat = np.where(flat_counts > 0, flat / flat_counts, np.nan)
+        values = pd.array(flat, dtype="Float64")
+        values[flat_hidden | np.isnan(flat)] = pd.NA
+        out[column] = values
+    out[flag_column] = flat_hidden
+    reason = np.where(primary.reshape(-1), _PRIMARY, _COMPLEMENTARY)
+    out[reason_column] = pd.array(np.where(flat_hidden, reason, None), dtype="string")
+    if not margins:
+        interior = np.ones(len(out), dtype=bool)
+        for d in dimensions:
+            interior &= (out[d] != total_label).to_numpy()
+        out = out[interior].reset_index(drop=True)
+        for d, values in zip(dimensions, dim_levels, strict=True):
+            out[d] = out[d].astype(pd.Series(values).dtype)
+    return out
