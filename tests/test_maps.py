@@ -1,0 +1,177 @@
+"""Offline folium maps: Leaflet inlined from the package, ward polygons as the base layer."""
+
+from __future__ import annotations
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from workbench import maps
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def wards() -> gpd.GeoDataFrame:
+    from workbench.datasets.wards import load_wards
+
+    return load_wards()
+
+
+@pytest.fixture(scope="module")
+def grid() -> gpd.GeoDataFrame:
+    """A 6 x 5 grid of cells over central Sapporo with a value and one missing value."""
+    cells = [
+        box(141.30 + 0.01 * i, 43.02 + 0.01 * j, 141.31 + 0.01 * i, 43.03 + 0.01 * j)
+        for i in range(6)
+        for j in range(5)
+    ]
+    values = np.arange(len(cells), dtype=float)
+    values[3] = np.nan
+    return gpd.GeoDataFrame(
+        {"name": [f"cell {k}" for k in range(len(cells))], "score": values},
+        geometry=cells,
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _full_map(wards: gpd.GeoDataFrame, grid: gpd.GeoDataFrame) -> folium.Map:
+    m = maps.base_map(wards=wards, ward_label="ward_name_en", attribution="e-Stat (test)")
+    maps.choropleth(grid, "score", m=m, legend_name="walk score", tooltip=["name", "score"])
+    stations = pd.DataFrame(
+        {"station": ["Odori", "Sapporo"], "lat": [43.0606, 43.0686], "lon": [141.3543, 141.3507]}
+    )
+    maps.add_points(stations, m=m, name="stations", tooltip="station")
+    folium.LayerControl().add_to(m)
+    return m
+
+
+def test_rendered_map_loads_nothing_from_the_internet(wards, grid):
+    html = maps.to_html(_full_map(wards, grid))
+
+    assert maps.external_resources(html) == []
+    assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+    assert '"1.9.4"' in html  # the vendored Leaflet's version string is in the page
+
+
+def test_external_resources_reports_scripts_styles_and_images_but_not_links():
+    page = (
+        '<script src="https://cdn.example.org/x.js"></script>'
+        '<link rel="stylesheet" href="//cdn.example.org/x.css">'
+        '<style>.a{background:url("http://img.example.org/a.png")}</style>'
+        '<a href="https://leafletjs.com">Leaflet</a>'
+        '<svg xmlns="http://www.w3.org/2000/svg"></svg>'
+    )
+    assert maps.external_resources(page) == [
+        "//cdn.example.org/x.css",
+        "http://img.example.org/a.png",
+        "https://cdn.example.org/x.js",
+    ]
+
+
+def test_tiles_are_added_only_when_configured(monkeypatch, wards):
+    monkeypatch.delenv("WORKBENCH_TILES", raising=False)
+    assert "L.tileLayer" not in maps.to_html(maps.base_map(wards=wards))
+
+    monkeypatch.setenv("WORKBENCH_TILES", "http://tiles.local/{z}/{x}/{y}.png")
+    html = maps.to_html(maps.base_map(wards=wards))
+    assert "L.tileLayer" in html and "http://tiles.local/{z}/{x}/{y}.png" in html
+
+
+def test_folium_features_that_need_a_cdn_are_refused_with_advice(wards):
+    m = maps.base_map(wards=wards)
+    folium.plugins.Fullscreen().add_to(m)
+    with pytest.raises(maps.OfflineMapError, match="load code from the internet"):
+        maps.to_html(m)
+
+
+def test_choropleth_rejects_unknown_column_and_frames_without_crs(grid):
+    with pytest.raises(KeyError, match="'walk'"):
+        maps.choropleth(grid, "walk")
+    with pytest.raises(ValueError, match="no CRS"):
+        maps.choropleth(
+            gpd.GeoDataFrame(grid.drop(columns="geometry"), geometry=list(grid.geometry)), "score"
+        )
+
+
+def test_choropleth_legend_shows_classes_and_missing_values(grid):
+    html = maps.to_html(maps.choropleth(grid, "score", bins=[0, 10, 20, 30]))
+    # the legend is a JSON string in the page: the en dash is escaped
+    assert "0 \\u2013 10" in html and "20 \\u2013 30" in html
+    assert "no data / suppressed" in html
+
+
+def test_map_draws_wards_in_chromium_without_network_or_errors(browser, wards, grid):
+    page = browser.new_page()
+    problems: list[str] = []
+    remote: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    def block_remote(route):
+        url = route.request.url
+        if url.startswith(("http://", "https://")):
+            remote.append(url)
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/*", block_remote)
+    try:
+        page.set_content(maps.to_html(_full_map(wards, grid)))
+        page.wait_for_function(
+            "document.querySelectorAll('.leaflet-overlay-pane path').length >= 10 + 29",
+            timeout=15_000,
+        )
+        assert page.evaluate("typeof window.L === 'object' && L.version") == "1.9.4"
+        assert page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length") >= 41
+        attribution = page.inner_text(".leaflet-control-attribution")
+        assert "e-Stat (test)" in attribution
+        assert "walk score" in page.inner_text(".workbench-legend")
+        assert (
+            page.evaluate(
+                "document.querySelectorAll('.leaflet-control-layers-overlays label').length"
+            )
+            == 3
+        )
+    finally:
+        page.close()
+    assert problems == []
+    assert remote == []
+
+
+def test_map_in_an_iframe_snippet_renders_like_a_dashboard_shows_it(browser, wards):
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    try:
+        m = maps.base_map(wards=wards, attribution="test attribution")
+        page.set_content(f"<html><body><h1>dash</h1>{maps.to_iframe(m, height=300)}</body></html>")
+        frame = page.frame_locator("iframe.workbench-map")
+        frame.locator(".leaflet-overlay-pane path").first.wait_for(timeout=15_000)
+        assert frame.locator(".leaflet-overlay-pane path").count() == 10
+    finally:
+        page.close()
+    assert problems == []
