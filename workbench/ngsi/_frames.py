@@ -1,0 +1,171 @@
+"""NGSI v2 entities (normalized representation) <-> pandas / GeoPandas frames.
+
+Frames are built column by column from lists (one pass per attribute), never row by row,
+and point geometries from coordinate arrays, so 100,000 entities convert in well under a
+second.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._geometry import CRS, GEO_TYPES
+from ._types import common_type, dtype_for, series_to_values, values_to_array
+
+_RESERVED = ("id", "type")
+
+
+def entities_to_frame(
+    entities: list[dict[str, Any]],
+    *,
+    metadata: bool = False,
+    flatten: bool = False,
+    attr_types: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Build a typed DataFrame from entities in NGSI v2 normalized representation.
+
+    Parameters
+    ----------
+    entities : list of dict
+        ``[{"id": ..., "type": ..., "<attr>": {"type", "value", "metadata"}}, ...]``.
+    metadata : bool
+        Add a ``<attr>.metadata.<name>`` column per metadata item.
+    flatten : bool
+        Expand ``StructuredValue`` dicts into dotted columns ``<attr>.<key>`` (like
+        ``pandas.json_normalize``); lists stay as objects.
+    attr_types : dict, optional
+        Known ``{attribute: NGSI type}``: used for the columns of an empty result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id``, ``type`` (string dtype), then one column per attribute in order of
+        first appearance; geo attributes hold shapely geometries (object dtype).
+    """
+    columns: dict[str, Any] = {
+        "id": pd.array([e.get("id") for e in entities], dtype="string"),
+        "type": pd.array([e.get("type") for e in entities], dtype="string"),
+    }
+    seen = dict.fromkeys(itertools.chain.from_iterable(entities))
+    names = [n for n in seen if n not in _RESERVED]
+    if not entities and attr_types:
+        names = list(attr_types)
+    for name in names:
+        attrs = [e.get(name) for e in entities]
+        types = {a.get("type") for a in attrs if a is not None}
+        ngsi_type = common_type(types) if types else (attr_types or {}).get(name)
+        values = [None if a is None else a.get("value") for a in attrs]
+        if not entities:
+            columns[name] = pd.array([], dtype=dtype_for(ngsi_type))
+        else:
+            columns[name] = values_to_array(values, ngsi_type)
+        if flatten and ngsi_type not in GEO_TYPES and _all_dicts(values):
+            del columns[name]
+            columns.update(_flattened(name, values))
+        if metadata:
+            columns.update(_metadata_columns(name, attrs))
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(entities)), copy=False)
+
+
+def _all_dicts(values: list[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, dict) for v in present)
+
+
+def _flattened(name: str, values: list[Any]) -> dict[str, Any]:
+    flat = pd.json_normalize([v if isinstance(v, dict) else {} for v in values], sep=".")
+    return {f"{name}.{col}": flat[col].to_numpy() for col in flat.columns}
+
+
+def _metadata_columns(name: str, attrs: list[Any]) -> dict[str, Any]:
+    metas = [None if a is None else a.get("metadata") or None for a in attrs]
+    keys = dict.fromkeys(itertools.chain.from_iterable(m for m in metas if m))
+    out = {}
+    for key in keys:
+        items = [None if m is None else m.get(key) for m in metas]
+        types = {i.get("type") for i in items if i is not None}
+        values = [None if i is None else i.get("value") for i in items]
+        out[f"{name}.metadata.{key}"] = values_to_array(values, common_type(types))
+    return out
+
+
+def geo_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` that hold shapely geometries."""
+    from shapely.geometry.base import BaseGeometry
+
+    out = []
+    for col in frame.columns:
+        if frame[col].dtype != object:
+            continue
+        valid = frame[col].first_valid_index()
+        if valid is not None and isinstance(frame[col].loc[valid], BaseGeometry):
+            out.append(col)
+    return out
+
+
+def to_geodataframe(frame: pd.DataFrame, *, geometry: str | None = None) -> gpd.GeoDataFrame:
+    """Turn a frame from :func:`entities_to_frame` into a GeoDataFrame in EPSG:4326.
+
+    The active geometry is ``geometry`` if given, else ``location`` if it is a geo column,
+    else the first geo column; other geo columns become GeoSeries too.
+    """
+    geos = geo_columns(frame)
+    if geometry is None:
+        geometry = "location" if "location" in geos else (geos[0] if geos else None)
+    if geometry is None:
+        if "location" in frame.columns and frame["location"].isna().all():
+            geometry = "location"
+        else:
+            raise ValueError(
+                "no geo:json / geo:point attribute in the result, so there is no geometry: "
+                "use .to_pandas(), or request the location attribute with attrs=[...]"
+            )
+    data = {col: frame[col] for col in frame.columns}
+    for col in {*geos, geometry}:
+        data[col] = gpd.GeoSeries(np.asarray(frame[col], dtype=object), index=frame.index, crs=CRS)
+    gdf = gpd.GeoDataFrame(data, geometry=geometry, crs=CRS)
+    gdf.attrs.update(frame.attrs)
+    return gdf
+
+
+def frame_to_entities(
+    frame: pd.DataFrame, *, type: str | None, id_column: str = "id"
+) -> list[dict[str, Any]]:
+    """Entities in normalized representation from a (Geo)DataFrame, one per row.
+
+    ``id_column`` gives the entity id; ``type`` the entity type (or a ``type`` column when
+    ``type`` is None). Every other column becomes an attribute typed from its dtype;
+    missing values are left out of that entity.
+    """
+    if id_column not in frame.columns:
+        raise KeyError(
+            f"id_column {id_column!r} is not a column; the columns are {list(frame.columns)}"
+        )
+    ids = frame[id_column].astype(str).tolist()
+    if type is not None:
+        types = [type] * len(frame)
+    elif "type" in frame.columns:
+        types = frame["type"].astype(str).tolist()
+    else:
+        raise ValueError("pass type='EntityType' (or give the frame a 'type' column)")
+    skip = {id_column, "type"}
+    attrs = []
+    for col in frame.columns:
+        if col in skip:
+            continue
+        ngsi_type, values = series_to_values(frame[col])
+        attrs.append((str(col), ngsi_type, values))
+    entities = []
+    for i, (eid, etype) in enumerate(zip(ids, types, strict=True)):
+        entity: dict[str, Any] = {"id": eid, "type": etype}
+        for name, ngsi_type, values in attrs:
+            value = values[i]
+            if value is not None:
+                entity[name] = {"type": ngsi_type, "value": value}
+        entities.append(entity)
+    return entities
