@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import logging
+import secrets
+import sys
+from pathlib import Path
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -10,8 +15,172 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--data-dir", default=".workbench")
+    p.add_argument(
+        "--commission", default="0.10", help="platform commission on revenue (default 0.10)"
+    )
+    p.add_argument(
+        "--access-log", action="store_true", help="log every request (paths only, no secrets)"
+    )
     p.set_defaults(func=_serve)
+
+    users = subparsers.add_parser("users", help="manage exchange accounts (admins, trainers)")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    create = users_sub.add_parser("create", help="create one account; prints its id")
+    create.add_argument("--data-dir", default=".workbench")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", default="buyer", choices=["buyer", "provider", "admin"])
+    create.add_argument("--password", help="default: a random one, printed once")
+    create.add_argument("--organization-id")
+    create.set_defaults(func=_users_create)
+
+    ws = users_sub.add_parser(
+        "create-workshop", help="create N verified buyer accounts with API keys; prints CSV"
+    )
+    ws.add_argument("--data-dir", default=".workbench")
+    ws.add_argument("--count", type=int, default=30)
+    ws.add_argument("--prefix", default="ws")
+    ws.add_argument("--domain", default="workshop.example")
+    ws.add_argument(
+        "--subscribe",
+        action="append",
+        default=[],
+        metavar="PRODUCT:PLAN",
+        help="also subscribe every account (repeatable; accepts the current terms)",
+    )
+    ws.add_argument("--purpose", default="Workshop training")
+    ws.set_defaults(func=_users_workshop)
+
+    ls = users_sub.add_parser("list", help="list accounts as CSV")
+    ls.add_argument("--data-dir", default=".workbench")
+    ls.set_defaults(func=_users_list)
+
+    products = subparsers.add_parser("products", help="inspect and maintain API products")
+    products_sub = products.add_subparsers(dest="products_command", metavar="ACTION", required=True)
+    pl = products_sub.add_parser("list", help="list products as CSV")
+    pl.add_argument("--data-dir", default=".workbench")
+    pl.set_defaults(func=_products_list)
+    pq = products_sub.add_parser("refresh-quality", help="recompute quality figures")
+    pq.add_argument("product_id", nargs="*", help="default: every product")
+    pq.add_argument("--data-dir", default=".workbench")
+    pq.set_defaults(func=_products_quality)
+
+
+def _service(args: argparse.Namespace):
+    from .service import ExchangeService
+
+    return ExchangeService.open(Path(args.data_dir))
 
 
 def _serve(args: argparse.Namespace) -> int:
-    raise SystemExit("workbench serve: not implemented yet")
+    import uvicorn
+
+    from .app import create_exchange_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_exchange_app(Path(args.data_dir), commission=args.commission)
+    print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
+    sys.stdout.flush()
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=args.access_log,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    svc = _service(args)
+    password = args.password or secrets.token_urlsafe(12)
+    account_id = svc.create_account(
+        args.email,
+        password,
+        name=args.name,
+        role=args.role,
+        organization_id=args.organization_id,
+        verified=True,
+    )
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["account_id", "email", "password"])
+    writer.writerow([account_id, args.email, password if not args.password else "(as given)"])
+    return 0
+
+
+def _users_workshop(args: argparse.Namespace) -> int:
+    svc = _service(args)
+    wanted = []
+    for item in args.subscribe:
+        product_id, sep, plan_id = item.partition(":")
+        if not sep:
+            raise SystemExit(f"--subscribe expects PRODUCT:PLAN, got {item!r}")
+        terms = svc.current_terms(product_id)
+        if terms is None:
+            raise SystemExit(f"product {product_id!r} has no terms to accept")
+        wanted.append((product_id, plan_id, terms["version"]))
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["email", "password", "account_id", "api_key"])
+    width = max(2, len(str(args.count)))
+    for i in range(1, args.count + 1):
+        email = f"{args.prefix}{i:0{width}d}@{args.domain}"
+        password = secrets.token_urlsafe(9)
+        account_id = svc.create_account(
+            email, password, name=f"{args.prefix}{i:0{width}d}", role="buyer", verified=True
+        )
+        for product_id, plan_id, version in wanted:
+            sub = svc.subscribe(
+                account_id, product_id, plan_id, purpose=args.purpose, terms_version=version
+            )
+            if svc.subscription(sub)["status"] != "active":
+                print(
+                    f"note: {email}'s subscription to {product_id} awaits approval", file=sys.stderr
+                )
+        _, key = svc.issue_api_key(account_id, label="workshop")
+        writer.writerow([email, password, account_id, key])
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from . import db
+
+    svc = _service(args)
+    writer = csv.writer(sys.stdout)
+    cols = ["id", "email", "name", "role", "organization_id", "verified", "created_at"]
+    writer.writerow(cols)
+    with svc.engine.connect() as conn:
+        for row in conn.execute(select(*(db.accounts.c[c] for c in cols))):
+            writer.writerow(row)
+    return 0
+
+
+def _products_list(args: argparse.Namespace) -> int:
+    svc = _service(args)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["id", "service", "provider", "restricted", "synthetic", "plans", "title"])
+    for p in svc.list_products():
+        plans = " ".join(pl["id"] for pl in p["plans"])
+        writer.writerow(
+            [
+                p["id"],
+                p["service"],
+                p["provider"],
+                p["restricted"],
+                p["synthetic"],
+                plans,
+                p["title"],
+            ]
+        )
+    return 0
+
+
+def _products_quality(args: argparse.Namespace) -> int:
+    svc = _service(args)
+    ids = args.product_id or [p["id"] for p in svc.list_products()]
+    for product_id in ids:
+        q = svc.refresh_quality(product_id)
+        print(f"{product_id}: {q['entity_count']} entities, completeness {q['completeness']}")
+    return 0

@@ -1,0 +1,363 @@
+"""The exchange REST API under ``/api/`` (see docs/exchange-api.md).
+
+Handlers are thin: they authenticate the caller, validate the body with pydantic and call
+:class:`~workbench.server.exchange.service.ExchangeService`. Errors are RFC 9457 problems.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from .auth import SESSION_COOKIE, require_principal, service_of
+from .errors import Forbidden, NotFound
+from .service import ExchangeService, Principal
+
+router = APIRouter(prefix="/api", tags=["exchange"])
+
+Caller = Annotated[Principal, Depends(require_principal)]
+Svc = Annotated[ExchangeService, Depends(service_of)]
+
+
+class SignUp(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(min_length=8, max_length=1024)
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["buyer", "provider"] = "buyer"
+    organization: str | None = Field(
+        default=None, max_length=200, description="provider sign-up: the organisation's name"
+    )
+
+
+class Login(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class NewSubscription(BaseModel):
+    product_id: str = Field(max_length=64)
+    plan_id: str = Field(max_length=64)
+    purpose: str = Field(min_length=3, max_length=2000)
+    terms_version: str = Field(max_length=40)
+
+
+class NewCredential(BaseModel):
+    kind: Literal["api_key", "oauth_client"] = "api_key"
+    label: str = Field(default="", max_length=200)
+
+
+class NewProduct(BaseModel):
+    id: str = Field(max_length=64)
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=20000)
+    service: str = Field(max_length=50)
+    entity_types: list[str] = Field(default_factory=list, max_length=100)
+    licence: str = Field(max_length=200)
+    attribution: str = Field(default="", max_length=2000)
+    update_frequency: str = Field(default="", max_length=100)
+    restricted: bool = False
+    synthetic: bool = False
+    documentation: str = Field(default="", max_length=100000)
+    tutorial: str = Field(default="", max_length=100000)
+    upstream_url: str | None = Field(default=None, max_length=500)
+    preview_size: int = Field(default=10, ge=0, le=100)
+
+
+class NewPlan(BaseModel):
+    id: str = Field(max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["free", "metered", "monthly"]
+    price_per_1000_calls: int = Field(default=0, ge=0, le=10**9)
+    monthly_fee: int = Field(default=0, ge=0, le=10**9)
+    monthly_quota: int | None = Field(default=None, ge=1, le=10**12)
+    rate_limit_per_s: int | None = Field(default=None, ge=1, le=10**6)
+    trial_days: int = Field(default=0, ge=0, le=3650)
+    requires_approval: bool = False
+
+
+class NewTerms(BaseModel):
+    version: str = Field(min_length=1, max_length=40)
+    text: str = Field(min_length=1, max_length=100000)
+    permitted_purposes: list[str] = Field(default_factory=list, max_length=100)
+    prohibitions: list[str] = Field(default_factory=list, max_length=100)
+
+
+def _public_product(p: dict) -> dict:
+    out = {k: v for k, v in p.items() if k not in ("upstream_url",)}
+    terms = out.get("terms")
+    if terms:
+        out["terms"] = {k: v for k, v in terms.items() if k != "seq"}
+    return out
+
+
+def _own_product(svc: ExchangeService, who: Principal, product_id: str) -> dict:
+    product = svc.product(product_id)
+    if who.role != "admin" and (
+        who.role != "provider" or who.organization_id != product["organization_id"]
+    ):
+        raise Forbidden(f"Only the provider of {product_id!r} can change it.")
+    return product
+
+
+# ------------------------------------------------------------------ accounts
+@router.post("/accounts", status_code=201, summary="Sign up")
+def sign_up(body: SignUp, svc: Svc) -> dict:
+    """Create a buyer (or provider, with a new organisation) account. Not yet verified."""
+    org_id = None
+    if body.role == "provider":
+        if not body.organization:
+            from .errors import InvalidInput
+
+            raise InvalidInput("A provider sign-up needs 'organization' (its name).")
+        org_id = svc.create_organization(body.organization, kind="provider")
+    account_id = svc.create_account(
+        body.email,
+        body.password,
+        name=body.name,
+        role=body.role,
+        organization_id=org_id,
+        verified=False,
+    )
+    return svc.account(account_id)
+
+
+@router.post("/login", summary="Log in")
+def login(body: Login, svc: Svc, response: Response) -> dict:
+    """Return a short-lived token for the account and set the portal's session cookie."""
+    account_id = svc.authenticate_password(body.email, body.password)
+    token, ttl = svc.login_token(account_id)
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path="/"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "account_id": account_id,
+    }
+
+
+@router.post("/logout", status_code=204, summary="Log out")
+def logout(request: Request, who: Caller, svc: Svc) -> Response:
+    """Revoke the session token and clear the cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        svc.revoke_token(token, by_account_id=who.account_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", summary="The calling account")
+def me(who: Caller, svc: Svc) -> dict:
+    return svc.account(who.account_id)
+
+
+@router.post("/accounts/{account_id}/verify", summary="Verify an account (admin)")
+def verify(account_id: str, who: Caller, svc: Svc) -> dict:
+    svc.verify_account(account_id, by_account_id=who.account_id)
+    return svc.account(account_id)
+
+
+# ------------------------------------------------------------------ catalog
+@router.get("/products", summary="The catalog")
+def products(svc: Svc, q: Annotated[str | None, Query(max_length=200)] = None) -> list[dict]:
+    """List products; ``q`` keeps those matching every word (title, description, types...)."""
+    return [_public_product(p) for p in svc.list_products(q)]
+
+
+@router.get("/products/{product_id}", summary="One product")
+def product(product_id: str, svc: Svc) -> dict:
+    return _public_product(svc.product(product_id))
+
+
+@router.get("/products/{product_id}/preview", summary="Free preview (first entities)")
+async def preview(product_id: str, request: Request) -> list[dict]:
+    svc = service_of(request)
+    product = svc.product(product_id)
+    entities, _ = await svc.fetch_entities(product, limit=product["preview_size"])
+    return entities[: product["preview_size"]] if product["preview_size"] else []
+
+
+@router.get("/products/{product_id}/plans", summary="A product's plans")
+def plans(product_id: str, svc: Svc) -> list[dict]:
+    svc.product(product_id)
+    return svc.plans(product_id)
+
+
+@router.get("/products/{product_id}/terms", summary="A product's current terms")
+def terms(product_id: str, svc: Svc) -> dict:
+    svc.product(product_id)
+    current = svc.current_terms(product_id)
+    if current is None:
+        raise NotFound(f"Product {product_id!r} has no published terms yet.")
+    return {k: v for k, v in current.items() if k != "seq"}
+
+
+@router.post("/products", status_code=201, summary="Create a product (provider)")
+def create_product(body: NewProduct, who: Caller, svc: Svc) -> dict:
+    if who.role != "provider" or not who.organization_id:
+        raise Forbidden("Only provider accounts can create products.")
+    svc.create_product(organization_id=who.organization_id, **body.model_dump())
+    return _public_product(svc.product(body.id))
+
+
+@router.post("/products/{product_id}/plans", status_code=201, summary="Add a plan (provider)")
+def create_plan(product_id: str, body: NewPlan, who: Caller, svc: Svc) -> list[dict]:
+    _own_product(svc, who, product_id)
+    svc.create_plan(product_id, **body.model_dump())
+    return svc.plans(product_id)
+
+
+@router.post("/products/{product_id}/terms", status_code=201, summary="Publish terms (provider)")
+def publish_terms(product_id: str, body: NewTerms, who: Caller, svc: Svc) -> dict:
+    _own_product(svc, who, product_id)
+    svc.publish_terms(product_id, **body.model_dump())
+    return terms(product_id, svc)
+
+
+@router.post("/products/{product_id}/quality", summary="Recompute quality (provider)")
+def refresh_quality(product_id: str, who: Caller, svc: Svc) -> dict:
+    _own_product(svc, who, product_id)
+    return svc.refresh_quality(product_id)
+
+
+# ------------------------------------------------------------- subscriptions
+@router.post("/subscriptions", status_code=201, summary="Subscribe (accept terms, declare purpose)")
+def subscribe(body: NewSubscription, who: Caller, svc: Svc) -> dict:
+    sub_id = svc.subscribe(
+        who.account_id,
+        body.product_id,
+        body.plan_id,
+        purpose=body.purpose,
+        terms_version=body.terms_version,
+    )
+    return svc.subscription(sub_id)
+
+
+@router.get("/subscriptions", summary="My subscriptions (or, for providers, to my products)")
+def subscriptions(
+    who: Caller,
+    svc: Svc,
+    scope: Annotated[Literal["buyer", "provider"], Query()] = "buyer",
+) -> list[dict]:
+    if scope == "provider":
+        if not who.organization_id:
+            raise Forbidden("scope=provider needs a provider account.")
+        return svc.list_subscriptions(organization_id=who.organization_id)
+    return svc.list_subscriptions(account_id=who.account_id)
+
+
+def _visible_subscription(svc: ExchangeService, who: Principal, subscription_id: str) -> dict:
+    sub = svc.subscription(subscription_id)
+    if who.role == "admin" or sub["account_id"] == who.account_id:
+        return sub
+    product = svc.product(sub["product_id"])
+    if who.organization_id and who.organization_id == product["organization_id"]:
+        return sub
+    raise NotFound(f"No subscription {subscription_id!r} visible to you.")
+
+
+@router.get("/subscriptions/{subscription_id}", summary="One subscription")
+def subscription(subscription_id: str, who: Caller, svc: Svc) -> dict:
+    return _visible_subscription(svc, who, subscription_id)
+
+
+@router.post("/subscriptions/{subscription_id}/approve", summary="Approve (provider)")
+def approve(subscription_id: str, who: Caller, svc: Svc) -> dict:
+    _visible_subscription(svc, who, subscription_id)
+    svc.approve_subscription(subscription_id, by_account_id=who.account_id)
+    return svc.subscription(subscription_id)
+
+
+@router.post("/subscriptions/{subscription_id}/cancel", summary="Cancel")
+def cancel(subscription_id: str, who: Caller, svc: Svc) -> dict:
+    _visible_subscription(svc, who, subscription_id)
+    svc.cancel_subscription(subscription_id, by_account_id=who.account_id)
+    return svc.subscription(subscription_id)
+
+
+@router.post("/subscriptions/{subscription_id}/suspend", summary="Suspend (provider)")
+def suspend(subscription_id: str, who: Caller, svc: Svc) -> dict:
+    _visible_subscription(svc, who, subscription_id)
+    svc.suspend_subscription(subscription_id, by_account_id=who.account_id)
+    return svc.subscription(subscription_id)
+
+
+# --------------------------------------------------------------- credentials
+@router.post("/credentials", status_code=201, summary="Issue a credential (secret shown once)")
+def issue_credential(body: NewCredential, who: Caller, svc: Svc, response: Response) -> dict:
+    response.headers["Cache-Control"] = "no-store"
+    if body.kind == "api_key":
+        cred_id, key = svc.issue_api_key(who.account_id, label=body.label)
+        out: dict[str, Any] = {
+            "id": cred_id,
+            "kind": "api_key",
+            "label": body.label,
+            "api_key": key,
+        }
+    else:
+        client_id, secret = svc.issue_oauth_client(who.account_id, label=body.label)
+        out = {
+            "id": svc.credential_id_for_client(client_id),
+            "kind": "oauth_client",
+            "label": body.label,
+            "client_id": client_id,
+            "client_secret": secret,
+            "token_url": "/oauth2/token",
+        }
+    out["note"] = "Store the secret now: it is shown only once."
+    return out
+
+
+@router.get("/credentials", summary="My credentials (without secrets)")
+def credentials(who: Caller, svc: Svc) -> list[dict]:
+    return svc.list_credentials(who.account_id)
+
+
+@router.delete("/credentials/{credential_id}", status_code=204, summary="Revoke a credential")
+def revoke_credential(credential_id: str, who: Caller, svc: Svc) -> Response:
+    svc.revoke_credential(credential_id, by_account_id=who.account_id)
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------ usage & money
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+@router.get("/usage", summary="My usage per subscription and month")
+def usage(who: Caller, svc: Svc, month: Month = None) -> list[dict]:
+    return svc.usage(who.account_id, month=month)
+
+
+@router.get("/bills", summary="My monthly bills")
+def bills(
+    who: Caller,
+    svc: Svc,
+    scope: Annotated[Literal["buyer", "provider"], Query()] = "buyer",
+) -> list[dict]:
+    if scope == "provider":
+        if not who.organization_id:
+            raise Forbidden("scope=provider needs a provider account.")
+        return svc.provider_bills(who.organization_id)
+    return svc.bills(who.account_id)
+
+
+@router.get("/settlements", summary="Revenue settlements of my organisation (provider)")
+def settlements(who: Caller, svc: Svc) -> list[dict]:
+    if who.role not in ("provider", "admin") or not who.organization_id:
+        raise Forbidden("Settlements are for provider accounts.")
+    return svc.settlements(who.organization_id)
+
+
+@router.get("/audit", summary="Audit entries about me or my organisation")
+def audit(who: Caller, svc: Svc, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
+    return svc.audit_log(who.account_id, limit=limit)
+
+
+@router.get("/organizations", summary="Organisations")
+def organizations(svc: Svc) -> list[dict]:
+    return svc.list_organizations()

@@ -1,0 +1,95 @@
+"""The exchange as one ASGI app: API, OAuth, gateway (data plane), CKAN API and portal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.routing import Route
+
+from workbench.server.gateway import GATEWAY_METHODS, Gateway
+
+from . import api, oauth
+from .problems import install_problem_handlers
+from .service import ExchangeService
+
+_FLUSH_EVERY_S = 0.5
+
+
+def create_exchange_app(
+    data_dir: str | Path,
+    *,
+    commission: Decimal | str | float = "0.10",
+    service: ExchangeService | None = None,
+) -> FastAPI:
+    """Return the exchange app for ``data_dir`` (created if needed).
+
+    Parameters
+    ----------
+    data_dir
+        Where ``exchange.db``, ``broker.db`` (the embedded broker) and ``secret.key`` live.
+    commission
+        Platform commission on revenue (0..1, default 0.10).
+    service
+        An already opened :class:`ExchangeService` (else one is opened on ``data_dir``).
+    """
+    svc = service or ExchangeService.open(data_dir, commission=commission)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def flush_forever() -> None:
+            while True:
+                await asyncio.sleep(_FLUSH_EVERY_S)
+                await asyncio.to_thread(svc.meter.flush)
+
+        task = asyncio.create_task(flush_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await svc.aclose()
+
+    app = FastAPI(
+        title="Sapporo Data Commons exchange",
+        version="0.1.0",
+        description=(
+            "Catalog, accounts, terms, plans, subscriptions, credentials, usage, bills and "
+            "revenue share. The data plane (NGSI v2 at /v2, history at /ql/v2) is documented "
+            "in docs/exchange-api.md."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    install_problem_handlers(app)
+    app.include_router(api.router)
+    app.include_router(oauth.router)
+    _add_optional_routers(app)
+
+    gateway = Gateway(svc)
+    app.state.gateway = gateway
+    app.router.routes.extend(
+        [
+            Route("/version", gateway.version, methods=["GET"], include_in_schema=False),
+            Route("/v2", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False),
+            Route(
+                "/v2/{path:path}", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False
+            ),
+            Route(
+                "/ql/{path:path}", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False
+            ),
+        ]
+    )
+    return app
+
+
+def _add_optional_routers(app: FastAPI) -> None:
+    from . import ckan, portal
+
+    app.include_router(ckan.router)
+    portal.install(app)
