@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -10,8 +11,30 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=1026)
     p.add_argument("--db", default=".workbench/broker.db", help="SQLite database file")
+    p.add_argument("--sync", default="NORMAL", choices=["NORMAL", "FULL"],
+                   help="SQLite synchronous mode: NORMAL survives kill -9, FULL power loss")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    raise SystemExit("workbench broker: not implemented yet")
+    import uvicorn
+
+    from . import Broker, create_broker_app, open_store
+
+    store = open_store(args.db, synchronous=args.sync)
+    app = create_broker_app(Broker(store))
+    have = importlib.util.find_spec
+    try:
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            log_level="warning",
+            http="httptools" if have("httptools") else "h11",
+            loop="uvloop" if have("uvloop") else "asyncio",
+            lifespan="off",
+        )
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,265 @@
+"""The broker's HTTP layer: an ASGI (Starlette) app speaking Orion's NGSI v2 and QL history.
+
+Only translation happens here: headers, URL parameters and bodies in; status codes,
+``Fiware-Total-Count`` / ``Location`` headers and JSON out. Everything NGSI lives in
+:class:`~workbench.server.broker.Broker`. Every failure is answered as
+``{"error", "description"}`` (never an exception escaping the app), so the app also works
+in-process behind ``httpx.ASGITransport``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .errors import NgsiError, bad_request, parse_error
+from .service import Broker
+
+MAX_BODY = 1024 * 1024
+_log = logging.getLogger(__name__)
+_JSON = "application/json"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers=headers, media_type=_JSON)
+
+
+def _error(status: int, error: str, description: str,
+           headers: dict[str, str] | None = None) -> Response:
+    return _json({"error": error, "description": description}, status, headers)
+
+
+def _ngsi(handler: Handler) -> Handler:
+    """Turn NgsiError (and anything unexpected) into Orion-style error responses."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            for key, value in request.query_params.multi_items():
+                if value == "":
+                    raise bad_request(f"Empty right-hand-side for URI param /{key[:40]}/")
+            return await handler(request)
+        except NgsiError as exc:
+            return _error(exc.status, exc.error, exc.description)
+        except Exception:  # a bug: answer 500 in Orion's shape and log it
+            _log.exception("broker: unexpected error on %s %s", request.method, request.url.path)
+            return _error(500, "InternalServerError", "unexpected error; see the broker log")
+
+    return endpoint
+
+
+async def _body(request: Request, *, text_ok: bool = False) -> Any:
+    """Read and parse a request body with Orion's checks (411, 413, 415, ParseError)."""
+    length = request.headers.get("content-length")
+    if not length or not length.isdigit() or int(length) == 0:
+        raise NgsiError(411, "LengthRequired", "Zero/No Content-Length in PUT/POST/PATCH request")
+    if int(length) > MAX_BODY:
+        raise NgsiError(413, "RequestEntityTooLarge",
+                        f"payload size: {length}, max size supported: {MAX_BODY}")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in (_JSON, "text/plain") or (ctype == "text/plain" and not text_ok):
+        raise NgsiError(415, "UnsupportedMediaType", f"not supported content type: {ctype[:60]}")
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise NgsiError(413, "RequestEntityTooLarge", f"max size supported: {MAX_BODY}")
+    if ctype == "text/plain":
+        text = raw.decode("utf-8", errors="replace").strip()
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return text
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise parse_error() from None
+
+
+def _scope(request: Request) -> tuple[str | None, str | None]:
+    h = request.headers
+    return h.get("fiware-service"), h.get("fiware-servicepath")
+
+
+def _count_header(total: int | None) -> dict[str, str] | None:
+    return {"Fiware-Total-Count": str(total)} if total is not None else None
+
+
+def create_broker_app(broker: Broker) -> Starlette:
+    """Return the ASGI app serving ``/version``, ``/v2/...`` and ``/ql/v2/...`` for ``broker``.
+
+    The store is already open, so the app needs no lifespan events: it can be served by
+    uvicorn or mounted in-process with ``httpx.ASGITransport(app)``.
+    """
+
+    @_ngsi
+    async def version(request: Request) -> Response:
+        return _json(broker.version())
+
+    @_ngsi
+    async def entry_points(request: Request) -> Response:
+        return _json({"entities_url": "/v2/entities", "types_url": "/v2/types",
+                      "subscriptions_url": "/v2/subscriptions",
+                      "registrations_url": "/v2/registrations"})
+
+    @_ngsi
+    async def entities(request: Request) -> Response:
+        t, sp = _scope(request)
+        params = request.query_params
+        if request.method == "POST":
+            body = await _body(request)
+            created, eid, etype = broker.create_entity(t, sp, body, params)
+            if not created:
+                return Response(status_code=204)
+            location = f"/v2/entities/{eid}?type={etype}"
+            return Response(status_code=201, headers={"Location": location})
+        found, total = broker.query_entities(t, sp, params)
+        return _json(found, headers=_count_header(total))
+
+    @_ngsi
+    async def entity(request: Request) -> Response:
+        t, sp = _scope(request)
+        eid = request.path_params["entity_id"]
+        if request.method == "DELETE":
+            broker.delete_entity(t, sp, eid, request.query_params)
+            return Response(status_code=204)
+        return _json(broker.get_entity(t, sp, eid, request.query_params))
+
+    @_ngsi
+    async def attrs(request: Request) -> Response:
+        t, sp = _scope(request)
+        eid = request.path_params["entity_id"]
+        params = request.query_params
+        if request.method == "GET":
+            return _json(broker.get_entity(t, sp, eid, params, with_id=False))
+        body = await _body(request)
+        if request.method == "POST":
+            broker.append_attrs(t, sp, eid, body, params)
+        elif request.method == "PATCH":
+            broker.update_attrs(t, sp, eid, body, params)
+        else:
+            broker.replace_attrs(t, sp, eid, body, params)
+        return Response(status_code=204)
+
+    @_ngsi
+    async def attr(request: Request) -> Response:
+        t, sp = _scope(request)
+        eid, name = request.path_params["entity_id"], request.path_params["attr"]
+        params = request.query_params
+        if request.method == "GET":
+            return _json(broker.get_attr(t, sp, eid, name, params))
+        if request.method == "DELETE":
+            broker.delete_attr(t, sp, eid, name, params)
+            return Response(status_code=204)
+        broker.update_attr(t, sp, eid, name, await _body(request), params)
+        return Response(status_code=204)
+
+    @_ngsi
+    async def attr_value(request: Request) -> Response:
+        t, sp = _scope(request)
+        eid, name = request.path_params["entity_id"], request.path_params["attr"]
+        params = request.query_params
+        if request.method == "PUT":
+            value = await _body(request, text_ok=True)
+            broker.set_attr_value(t, sp, eid, name, value, params)
+            return Response(status_code=204)
+        value = broker.get_attr_value(t, sp, eid, name, params)
+        accept = request.headers.get("accept", "*/*")
+        if isinstance(value, dict | list) or (_JSON in accept and "text/plain" not in accept):
+            return _json(value)
+        return Response(orjson.dumps(value), media_type="text/plain")
+
+    @_ngsi
+    async def types(request: Request) -> Response:
+        t, sp = _scope(request)
+        found, total = broker.list_types(t, sp, request.query_params)
+        return _json(found, headers=_count_header(total))
+
+    @_ngsi
+    async def entity_type(request: Request) -> Response:
+        t, sp = _scope(request)
+        return _json(broker.get_type(t, sp, request.path_params["entity_type"]))
+
+    @_ngsi
+    async def op_update(request: Request) -> Response:
+        t, sp = _scope(request)
+        body = await _body(request)
+        options = request.query_params.get("options", "")
+        if not isinstance(body, dict):
+            raise parse_error("the payload must be a JSON object with actionType and entities")
+        unknown = set(body) - {"actionType", "entities"}
+        if unknown:
+            raise bad_request(f"Invalid JSON field for update: {sorted(unknown)[0]}")
+        if "actionType" not in body or "entities" not in body:
+            raise bad_request("actionType and entities are both needed")
+        broker.batch_update(t, sp, body["actionType"], body["entities"],
+                            key_values="keyValues" in options.split(","))
+        return Response(status_code=204)
+
+    @_ngsi
+    async def op_query(request: Request) -> Response:
+        t, sp = _scope(request)
+        body = await _body(request)
+        found, total = broker.batch_query(t, sp, body, request.query_params)
+        return _json(found, headers=_count_header(total))
+
+    @_ngsi
+    async def ql_entity(request: Request) -> Response:
+        t, sp = _scope(request)
+        body, total = broker.history_entity(t, sp, request.path_params["entity_id"],
+                                            request.query_params)
+        return _json(body, headers=_count_header(total))
+
+    @_ngsi
+    async def ql_entity_attr(request: Request) -> Response:
+        t, sp = _scope(request)
+        p = request.path_params
+        body, total = broker.history_attr(t, sp, p["entity_id"], p["attr"], request.query_params)
+        return _json(body, headers=_count_header(total))
+
+    @_ngsi
+    async def ql_type_attr(request: Request) -> Response:
+        t, sp = _scope(request)
+        p = request.path_params
+        body, total = broker.history_type_attr(t, sp, p["entity_type"], p["attr"],
+                                               request.query_params)
+        return _json(body, headers=_count_header(total))
+
+    routes = [
+        Route("/version", version, methods=["GET"]),
+        Route("/v2", entry_points, methods=["GET"]),
+        Route("/v2/entities", entities, methods=["GET", "POST"]),
+        Route("/v2/entities/{entity_id}", entity, methods=["GET", "DELETE"]),
+        Route("/v2/entities/{entity_id}/attrs", attrs, methods=["GET", "POST", "PATCH", "PUT"]),
+        Route("/v2/entities/{entity_id}/attrs/{attr}", attr, methods=["GET", "PUT", "DELETE"]),
+        Route("/v2/entities/{entity_id}/attrs/{attr}/value", attr_value, methods=["GET", "PUT"]),
+        Route("/v2/types", types, methods=["GET"]),
+        Route("/v2/types/{entity_type}", entity_type, methods=["GET"]),
+        Route("/v2/op/update", op_update, methods=["POST"]),
+        Route("/v2/op/query", op_query, methods=["POST"]),
+        Route("/ql/v2/entities/{entity_id}", ql_entity, methods=["GET"]),
+        Route("/ql/v2/entities/{entity_id}/attrs/{attr}", ql_entity_attr, methods=["GET"]),
+        Route("/ql/v2/types/{entity_type}/attrs/{attr}", ql_type_attr, methods=["GET"]),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            return _error(405, "MethodNotAllowed",
+                          f"method {request.method} not allowed on {request.url.path[:100]}",
+                          headers=dict(exc.headers or {}))
+        if exc.status_code == 404:
+            return _error(400, "BadRequest", f"service '{request.url.path[:100]}' not found")
+        return _error(exc.status_code, "BadRequest", str(exc.detail))
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.state.broker = broker
+    return app

@@ -1,0 +1,539 @@
+"""SQLite implementation of :class:`~workbench.server.broker.store.EntityStore`.
+
+One table of entities with attributes as a JSON text column (queried with JSON1's
+``json_extract``), an R*Tree of location bounding boxes, a table of attribute types per
+entity type, and an append-only history table. WAL journal; one connection guarded by a
+lock (the broker is one process; a multi-process deployment uses PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import geo
+from .entities import Entity
+from .errors import bad_request
+from .query import Condition, Literal, QuerySpec
+from .store import HistoryPoint, HistoryQuery, TypeInfo
+from .tenancy import PathScope
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    pk INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    service_path TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created REAL NOT NULL,
+    modified REAL NOT NULL,
+    attrs TEXT NOT NULL,
+    geom TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entities_key ON entities (tenant, id, type, service_path);
+CREATE INDEX IF NOT EXISTS entities_type ON entities (tenant, type);
+CREATE VIRTUAL TABLE IF NOT EXISTS geo_index USING rtree (id, minx, maxx, miny, maxy);
+CREATE TABLE IF NOT EXISTS type_attrs (
+    tenant TEXT NOT NULL, type TEXT NOT NULL, attr TEXT NOT NULL, attr_type TEXT NOT NULL,
+    PRIMARY KEY (tenant, type, attr, attr_type)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    service_path TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_entity ON history (tenant, entity_id, ts);
+CREATE INDEX IF NOT EXISTS history_type ON history (tenant, entity_type, ts);
+"""
+_COLS = "e.pk, e.id, e.type, e.service_path, e.created, e.modified, e.attrs, e.geom"
+_NUMERIC = "('integer','real')"
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    return isinstance(value, str) and _compiled(pattern).search(value) is not None
+
+
+def _row_entity(row: tuple) -> Entity:
+    pk, eid, etype, sp, created, modified, attrs, geom = row
+    return Entity(eid, etype, sp, orjson.loads(attrs), created, modified,
+                  orjson.loads(geom) if geom else None, pk)
+
+
+def _json_path(attr: str, path: Sequence[str], metadata: str | None) -> str:
+    parts = [f'$."{attr}"']
+    if metadata is not None:
+        parts.append(f'.metadata."{metadata}"')
+    parts.append(".value")
+    for seg in path:
+        if '"' in seg or "\\" in seg:
+            raise bad_request("invalid query: path segments may not contain quotes or backslashes")
+        parts.append(f'."{seg}"')
+    return "".join(parts)
+
+
+class _Sql:
+    """Accumulates a parameterised WHERE clause."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def where(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "1"
+
+
+def _scalar_pred(lit: Literal, p: str, params: list[Any]) -> str:
+    if lit.kind == "number":
+        params += [p, p, lit.value]
+        return f"(json_type(e.attrs, ?) IN {_NUMERIC} AND json_extract(e.attrs, ?) = ?)"
+    if lit.kind in ("string", "date"):
+        params += [p, p, lit.value]
+        return "(json_type(e.attrs, ?) = 'text' AND json_extract(e.attrs, ?) = ?)"
+    if lit.kind == "bool":
+        params += [p]
+        return f"json_type(e.attrs, ?) = '{'true' if lit.value else 'false'}'"
+    params += [p]
+    return "json_type(e.attrs, ?) = 'null'"
+
+
+def _member_pred(lit: Literal, params: list[Any]) -> str:
+    if lit.kind == "number":
+        params.append(lit.value)
+        return f"(j.type IN {_NUMERIC} AND j.value = ?)"
+    if lit.kind in ("string", "date"):
+        params.append(lit.value)
+        return "(j.type = 'text' AND j.value = ?)"
+    if lit.kind == "bool":
+        return f"j.type = '{'true' if lit.value else 'false'}'"
+    return "j.type = 'null'"
+
+
+def _range_pred(c: Condition, p: str, params: list[Any]) -> str:
+    low, high = c.range  # type: ignore[misc]
+    guard = f"IN {_NUMERIC}" if low.kind == "number" else "= 'text'"
+    params += [p, p, low.value, high.value]
+    return f"(json_type(e.attrs, ?) {guard} AND json_extract(e.attrs, ?) BETWEEN ? AND ?)"
+
+
+def _eq_pred(c: Condition, p: str, params: list[Any]) -> str:
+    if c.range is not None:
+        return _range_pred(c, p, params)
+    ors = [_scalar_pred(lit, p, params) for lit in c.values]
+    members: list[Any] = []
+    member = " OR ".join(_member_pred(lit, members) for lit in c.values)
+    params += [p, p, *members]
+    ors.append(
+        "(json_type(e.attrs, ?) = 'array' AND EXISTS "
+        f"(SELECT 1 FROM json_each(e.attrs, ?) AS j WHERE {member}))"
+    )
+    return "(" + " OR ".join(ors) + ")"
+
+
+_CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def condition_sql(c: Condition, sql: _Sql) -> None:
+    """Translate one q/mq condition into a parameterised SQL predicate."""
+    p = _json_path(c.attr, c.path, c.metadata)
+    if c.op in ("exists", "not_exists"):
+        probe = p if (c.path or c.metadata) else f'$."{c.attr}"'
+        sql.add(f"json_type(e.attrs, ?) IS {'NOT ' if c.op == 'exists' else ''}NULL", probe)
+        return
+    params: list[Any] = []
+    if c.op == "eq":
+        sql.add(_eq_pred(c, p, params), *params)
+    elif c.op == "ne":
+        pred = _eq_pred(c, p, params)
+        sql.add(f"(json_type(e.attrs, ?) IS NOT NULL AND NOT {pred})", p, *params)
+    elif c.op == "match":
+        sql.add("(json_type(e.attrs, ?) = 'text' AND regexp(?, json_extract(e.attrs, ?)))",
+                p, c.pattern, p)
+    else:
+        lit = c.values[0]
+        if lit.kind == "number":
+            guard = f"IN {_NUMERIC}"
+        elif lit.kind in ("string", "date"):
+            guard = "= 'text'"
+        else:
+            raise bad_request(f"invalid query: cannot compare with {lit.kind} using {c.op}")
+        sql.add(f"(json_type(e.attrs, ?) {guard} AND json_extract(e.attrs, ?) {_CMP[c.op]} ?)",
+                p, p, lit.value)
+
+
+def _escape_like(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def scopes_sql(scopes: list[PathScope], sql: _Sql) -> None:
+    """Restrict to the service paths of a query (nothing to add for ``/#``)."""
+    ors: list[str] = []
+    params: list[Any] = []
+    for s in scopes:
+        if s.recursive and s.path == "/":
+            return
+        if s.recursive:
+            ors.append("(e.service_path = ? OR e.service_path LIKE ? ESCAPE '\\')")
+            params += [s.path, _escape_like(s.path) + "/%"]
+        else:
+            ors.append("e.service_path = ?")
+            params.append(s.path)
+    sql.add("(" + " OR ".join(ors) + ")", *params)
+
+
+def _in(column: str, values: Sequence[str], params: list[Any]) -> str:
+    params.extend(values)
+    return f"{column} IN ({','.join('?' * len(values))})"
+
+
+def selectors_sql(spec: QuerySpec, sql: _Sql) -> None:
+    ors = []
+    params: list[Any] = []
+    for s in spec.selectors:
+        ands = []
+        if s.ids is not None:
+            ands.append(_in("e.id", s.ids, params))
+        if s.id_pattern is not None:
+            ands.append("regexp(?, e.id)")
+            params.append(s.id_pattern)
+        if s.types is not None:
+            ands.append(_in("e.type", s.types, params))
+        if s.type_pattern is not None:
+            ands.append("regexp(?, e.type)")
+            params.append(s.type_pattern)
+        if not ands:
+            return  # one selector matches everything
+        ors.append("(" + " AND ".join(ands) + ")")
+    if ors:
+        sql.add("(" + " OR ".join(ors) + ")", *params)
+
+
+def order_sql(order: list[tuple[str, bool]]) -> tuple[str, list[Any]]:
+    terms, params = [], []
+    for key, desc in order:
+        direction = " DESC" if desc else ""
+        if key in ("id", "type"):
+            terms.append(f"e.{key}{direction}")
+        elif key == "dateCreated":
+            terms.append(f"e.created{direction}")
+        elif key == "dateModified":
+            terms.append(f"e.modified{direction}")
+        elif key == "geo:distance":
+            continue
+        else:
+            terms.append(f"json_extract(e.attrs, ?){direction}")
+            params.append(f'$."{key}".value')
+    terms.append("e.pk")
+    return " ORDER BY " + ", ".join(terms), params
+
+
+class SqliteStore:
+    """The default :class:`EntityStore`: one SQLite file in WAL mode."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA", "OFF"):
+            raise ValueError("synchronous must be NORMAL, FULL, EXTRA or OFF")
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db = self._db
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        db.execute("PRAGMA cache_size=-131072")
+        db.execute("PRAGMA mmap_size=1073741824")
+        db.execute("PRAGMA temp_store=MEMORY")
+        db.create_function("regexp", 2, _regexp, deterministic=True)
+        db.executescript(_SCHEMA)
+        self._type_attrs: set[tuple[str, str, str, str]] = set(
+            db.execute("SELECT tenant, type, attr, attr_type FROM type_attrs")
+        )
+        self._depth = 0
+        self._next_pk: int | None = None
+
+    # --- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._next_pk = None
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- reads ------------------------------------------------------------------------
+
+    def find(self, tenant: str, ids: Sequence[str], scopes: list[PathScope], *,
+             type: str | None = None) -> list[Entity]:
+        out: list[Entity] = []
+        ids = list(dict.fromkeys(ids))
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                sql = _Sql()
+                sql.add("e.tenant = ?", tenant)
+                params: list[Any] = []
+                sql.add(_in("e.id", chunk, params), *params)
+                if type is not None:
+                    sql.add("e.type = ?", type)
+                scopes_sql(scopes, sql)
+                rows = self._db.execute(
+                    f"SELECT {_COLS} FROM entities e WHERE {sql.where()} ORDER BY e.pk",
+                    sql.params,
+                ).fetchall()
+                out.extend(_row_entity(r) for r in rows)
+        return out
+
+    def _where(self, tenant: str, spec: QuerySpec) -> _Sql:
+        sql = _Sql()
+        sql.add("e.tenant = ?", tenant)
+        selectors_sql(spec, sql)
+        scopes_sql(spec.scopes, sql)
+        for c in spec.conditions:
+            condition_sql(c, sql)
+        return sql
+
+    def query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
+        with self._lock:
+            if spec.geo is not None:
+                return self._geo_query(tenant, spec)
+            sql = self._where(tenant, spec)
+            order, oparams = order_sql(spec.order)
+            rows = self._db.execute(
+                f"SELECT {_COLS} FROM entities e WHERE {sql.where()}{order} LIMIT ? OFFSET ?",
+                [*sql.params, *oparams, spec.limit, spec.offset],
+            ).fetchall()
+            total = None
+            if spec.count:
+                total = self._db.execute(
+                    f"SELECT COUNT(*) FROM entities e WHERE {sql.where()}", sql.params
+                ).fetchone()[0]
+            return [_row_entity(r) for r in rows], total
+
+    def _geo_query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
+        flt = spec.geo
+        assert flt is not None
+        sql = self._where(tenant, spec)
+        order, oparams = order_sql(spec.order)
+        if flt.bbox is not None:
+            minx, miny, maxx, maxy = flt.bbox
+            src = "geo_index g CROSS JOIN entities e ON e.pk = g.id"
+            sql.add("g.minx <= ? AND g.maxx >= ? AND g.miny <= ? AND g.maxy >= ?",
+                    maxx, minx, maxy, miny)
+        else:
+            src = "entities e"
+            sql.add("e.geom IS NOT NULL")
+        rows = self._db.execute(
+            f"SELECT e.pk, e.geom FROM {src} WHERE {sql.where()}{order}",
+            [*sql.params, *oparams],
+        ).fetchall()
+        geoms = [orjson.loads(g) for _, g in rows]
+        result = geo.matches(flt, geoms)
+        if flt.georel == "near":
+            hits = [(pk, d) for (pk, _), d in zip(rows, result, strict=True) if d is not None]
+            keys = [k for k, _ in spec.order]
+            if not spec.order or keys[0] == "geo:distance":
+                desc = bool(spec.order) and spec.order[0][1]
+                hits.sort(key=lambda h: h[1], reverse=desc)
+            pks = [pk for pk, _ in hits]
+        else:
+            pks = [pk for (pk, _), ok in zip(rows, result, strict=True) if ok]
+        total = len(pks) if spec.count else None
+        page = pks[spec.offset:spec.offset + spec.limit]
+        if not page:
+            return [], total
+        fetched = {
+            r[0]: r
+            for r in self._db.execute(
+                f"SELECT {_COLS} FROM entities e WHERE e.pk IN ({','.join('?' * len(page))})",
+                page,
+            )
+        }
+        return [_row_entity(fetched[pk]) for pk in page], total
+
+    def types(self, tenant: str, scopes: list[PathScope], *, type: str | None = None
+              ) -> list[TypeInfo]:
+        with self._lock:
+            sql = _Sql()
+            sql.add("e.tenant = ?", tenant)
+            if type is not None:
+                sql.add("e.type = ?", type)
+            scopes_sql(scopes, sql)
+            counts = self._db.execute(
+                f"SELECT e.type, COUNT(*) FROM entities e WHERE {sql.where()} "
+                "GROUP BY e.type ORDER BY e.type",
+                sql.params,
+            ).fetchall()
+            attrs: dict[str, dict[str, list[str]]] = {}
+            rows = self._db.execute(
+                "SELECT type, attr, attr_type FROM type_attrs WHERE tenant = ?"
+                + (" AND type = ?" if type is not None else "")
+                + " ORDER BY type, attr, attr_type",
+                [tenant] + ([type] if type is not None else []),
+            )
+            for t, a, at in rows:
+                attrs.setdefault(t, {}).setdefault(a, []).append(at)
+            return [TypeInfo(t, n, attrs.get(t, {})) for t, n in counts]
+
+    def history(self, tenant: str, query: HistoryQuery
+                ) -> tuple[list[tuple[str, str, str, dict[str, Any]]], int]:
+        sql = _Sql()
+        sql.add("tenant = ?", tenant)
+        if query.entity_id is not None:
+            sql.add("entity_id = ?", query.entity_id)
+        if query.entity_type is not None:
+            sql.add("entity_type = ?", query.entity_type)
+        if query.from_ts is not None:
+            sql.add("ts >= ?", query.from_ts)
+        if query.to_ts is not None:
+            sql.add("ts <= ?", query.to_ts)
+        if query.attrs:
+            probes = " OR ".join("json_type(attrs, ?) IS NOT NULL" for _ in query.attrs)
+            sql.add(f"({probes})", *[f'$."{a}"' for a in query.attrs])
+        ps = _Sql()
+        scopes_sql(query.scopes, ps)
+        if ps.clauses:
+            sql.add(ps.where().replace("e.service_path", "service_path"), *ps.params)
+        base = f"SELECT seq, entity_id, entity_type, ts, attrs FROM history WHERE {sql.where()}"
+        with self._lock:
+            if query.last_n is not None:
+                inner = f"{base} ORDER BY ts DESC, entity_id DESC, seq DESC LIMIT ?"
+                params = [*sql.params, query.last_n]
+                total = self._db.execute(
+                    f"SELECT COUNT(*) FROM ({inner})", params).fetchone()[0]
+                rows = self._db.execute(
+                    f"SELECT * FROM ({inner}) ORDER BY ts, entity_id, seq LIMIT ? OFFSET ?",
+                    [*params, query.limit, query.offset],
+                ).fetchall()
+            else:
+                total = self._db.execute(
+                    f"SELECT COUNT(*) FROM history WHERE {sql.where()}", sql.params
+                ).fetchone()[0]
+                rows = self._db.execute(
+                    f"{base} ORDER BY ts, entity_id, seq LIMIT ? OFFSET ?",
+                    [*sql.params, query.limit, query.offset],
+                ).fetchall()
+        return [(r[1], r[2], r[3], orjson.loads(r[4])) for r in rows], total
+
+    # --- writes (inside transaction()) --------------------------------------------------
+
+    def _record_types(self, tenant: str, entities: Sequence[Entity]) -> None:
+        new = []
+        known = self._type_attrs
+        for e in entities:
+            for name, a in e.attrs.items():
+                key = (tenant, e.type, name, a["type"])
+                if key not in known:
+                    known.add(key)
+                    new.append(key)
+        if new:
+            self._db.executemany("INSERT OR IGNORE INTO type_attrs VALUES (?, ?, ?, ?)", new)
+
+    def insert(self, tenant: str, entities: Sequence[Entity]) -> None:
+        if not entities:
+            return
+        db = self._db
+        if self._next_pk is None:
+            self._next_pk = (db.execute("SELECT max(pk) FROM entities").fetchone()[0] or 0) + 1
+        rows, boxes = [], []
+        dumps = orjson.dumps
+        for e in entities:
+            e.rowid = pk = self._next_pk
+            self._next_pk += 1
+            g = e.geometry
+            rows.append((pk, tenant, e.service_path, e.id, e.type, e.created, e.modified,
+                         dumps(e.attrs).decode(), dumps(g).decode() if g else None))
+            if g:
+                minx, miny, maxx, maxy = geo.bounds(g)
+                boxes.append((pk, minx, maxx, miny, maxy))
+        try:
+            db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.IntegrityError:
+            self._next_pk = None
+            raise
+        if boxes:
+            db.executemany("INSERT INTO geo_index VALUES (?, ?, ?, ?, ?)", boxes)
+        self._record_types(tenant, entities)
+
+    def update(self, tenant: str, entities: Sequence[Entity]) -> None:
+        if not entities:
+            return
+        rows, boxes, unboxed = [], [], []
+        dumps = orjson.dumps
+        for e in entities:
+            g = e.geometry
+            rows.append((e.type, e.modified, dumps(e.attrs).decode(),
+                         dumps(g).decode() if g else None, e.rowid))
+            if g:
+                minx, miny, maxx, maxy = geo.bounds(g)
+                boxes.append((e.rowid, minx, maxx, miny, maxy))
+            else:
+                unboxed.append((e.rowid,))
+        db = self._db
+        db.executemany(
+            "UPDATE entities SET type = ?, modified = ?, attrs = ?, geom = ? WHERE pk = ?", rows
+        )
+        if boxes:
+            db.executemany("INSERT OR REPLACE INTO geo_index VALUES (?, ?, ?, ?, ?)", boxes)
+        if unboxed:
+            db.executemany("DELETE FROM geo_index WHERE id = ?", unboxed)
+        self._record_types(tenant, entities)
+
+    def delete(self, tenant: str, entities: Sequence[Entity]) -> None:
+        if not entities:
+            return
+        keys = [(e.rowid,) for e in entities]
+        self._db.executemany("DELETE FROM entities WHERE pk = ?", keys)
+        self._db.executemany("DELETE FROM geo_index WHERE id = ?", keys)
+
+    def add_history(self, tenant: str, points: Sequence[HistoryPoint]) -> None:
+        if not points:
+            return
+        dumps = orjson.dumps
+        self._db.executemany(
+            "INSERT INTO history (tenant, service_path, entity_id, entity_type, ts, attrs) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(tenant, p.service_path, p.entity_id, p.entity_type, p.ts, dumps(p.values).decode())
+             for p in points],
+        )
