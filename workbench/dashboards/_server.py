@@ -23,11 +23,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["TEMPLATE_NAME", "serve_dashboards", "voila_command", "voila_environment"]
+__all__ = ["serve_dashboards", "voila_command", "voila_environment"]
 
 TEMPLATE_NAME = "workbench"
-_JUPYTER_DATA = Path(__file__).parent / "static" / "jupyter"
-DEFAULT_DASHBOARDS_DIR = Path(__file__).resolve().parents[1] / "dashboards"
+_JUPYTER_DATA = Path(__file__).resolve().parents[1] / "static" / "jupyter"
+DEFAULT_DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 
 
 def voila_command(
