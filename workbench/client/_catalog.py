@@ -30,7 +30,8 @@ def api_op(
     try:
         (response,) = yield one(request)
     except WorkbenchError as exc:
-        if exc.status in (404, 405) and not isinstance(exc, ProblemError):
+        # Orion (and our bare broker) answer unknown paths with NGSI 400 "service not found".
+        if exc.status in (400, 404, 405, 501) and not isinstance(exc, ProblemError):
             raise CatalogUnavailableError(
                 f"{url} has no exchange catalog ({method} {path} -> {exc.status}); it looks like "
                 "a plain NGSI broker. Entity queries work (ex.entities(service, ...)); catalog, "

@@ -9,6 +9,7 @@ are paged (``limit``/``offset``, 10,000 a page); after the first page gives
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from ._progress import progress_bar
 from ._provenance import ProductRef
 
 PAGE_SIZE = 10_000  # the /ql/v2 maximum
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _iso(value: Any) -> str | None:
@@ -112,7 +114,7 @@ def _guess_type(values: list[Any]) -> str | None:
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return "Number"
     if all(isinstance(v, str) for v in present):
-        return "Text"
+        return "DateTime" if all(_ISO_DATETIME.match(v) for v in present) else "Text"
     return None
 
 
