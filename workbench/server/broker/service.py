@@ -283,7 +283,8 @@ class Broker:
         params = params or {}
         check_name(attr, "attribute name")
         a = normalize_attr(attr, body)
-        self._single(tenant, service_path, entity_id, params.get("type"), "update", {attr: a})
+        self._single(tenant, service_path, entity_id, params.get("type"), "update", {attr: a},
+                     missing_is_404=True)
 
     def set_attr_value(self, tenant: str | None, service_path: str | None, entity_id: str,
                        attr: str, value: Any, params: Mapping[str, str] | None = None) -> None:
@@ -297,7 +298,8 @@ class Broker:
         keep = old["type"] if old["type"] not in ("Text", "Number", "Boolean", "None",
                                                  "StructuredValue") else None
         a = normalize_attr(attr, {"value": value, **({"type": keep} if keep else {})})
-        self._single(tenant, service_path, entity_id, entity.type, "update", {attr: a})
+        self._single(tenant, service_path, entity_id, entity.type, "update", {attr: a},
+                     missing_is_404=True)
 
     def delete_attr(self, tenant: str | None, service_path: str | None, entity_id: str,
                     attr: str, params: Mapping[str, str] | None = None) -> None:
@@ -456,7 +458,8 @@ class Broker:
         return found[0]
 
     def _single(self, tenant: str | None, service_path: str | None, entity_id: str,
-                entity_type: str | None, action: str, attrs: dict[str, Any]) -> None:
+                entity_type: str | None, action: str, attrs: dict[str, Any], *,
+                missing_is_404: bool = False) -> None:
         check_name(entity_id, "entity id")
         if entity_type is not None:
             check_name(entity_type, "entity type")
@@ -469,13 +472,11 @@ class Broker:
             raise entity_not_found()
         if f.kind == "too_many":
             raise too_many_results()
-        if action == "delete_attrs":
+        if action == "delete_attrs" or missing_is_404:
             raise attr_not_found()
         if f.kind == "attr_exists":
             raise unprocessable(f"Attribute already exists: {', '.join(f.attrs)}",
                                 partial=len(f.attrs) < len(attrs))
-        if len(attrs) == 1 and action == "update":
-            raise attr_not_found()
         raise unprocessable(_describe(result.failures), partial=len(f.attrs) < len(attrs))
 
     def _apply(self, tenant: str | None, service_path: str | None, ops: list[_Op], *,
