@@ -264,10 +264,10 @@ CASES = [
             [0, 0], [1, 0], [1, 1], [0, 0]]]]}}}),
     # --- queries -------------------------------------------------------------------------------
     Case("id list", "GET", "/v2/entities?id=Room3,Car1", 200, ids=["Room3", "Car1"]),
-    Case("type list", "GET", "/v2/entities?type=Car,Zone", 200, ids=["Car1", "Zone1"]),
+    Case("type list", "GET", "/v2/entities?type=Car,Zone", 200, ids=["Car1", "Zone1", "MP"]),
     Case("idPattern", "GET", "/v2/entities?idPattern=^Ro.*[23]$", 200, ids=["Room2", "Room3"]),
     Case("typePattern", "GET", "/v2/entities?typePattern=^(Car|Zone)$", 200,
-         ids=["Car1", "Zone1"]),
+         ids=["Car1", "Zone1", "MP"]),
     Case("id and idPattern together is 400", "GET", "/v2/entities?id=a&idPattern=b", 400,
          error="BadRequest"),
     Case("q ==", "GET", "/v2/entities?q=temperature==23", 200, ids=["Room1"]),
