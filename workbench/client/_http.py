@@ -244,7 +244,7 @@ def raise_for_response(response: Response) -> Response:
     if error:
         message += f" {error}"
     if description:
-        message += f": {description}"
+        message += f": {str(description).rstrip('.')}"
     for base, hint in _HINTS.items():
         if issubclass(cls, base):
             message += f". {hint}"

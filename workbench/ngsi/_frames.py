@@ -118,8 +118,10 @@ def to_geodataframe(frame: pd.DataFrame, *, geometry: str | None = None) -> gpd.
     if geometry is None:
         geometry = "location" if "location" in geos else (geos[0] if geos else None)
     if geometry is None:
-        if "location" in frame.columns and frame["location"].isna().all():
-            geometry = "location"
+        if len(frame) == 0 or ("location" in frame.columns and frame["location"].isna().all()):
+            geometry = "location"  # an empty result: keep the conventional geometry column
+            if "location" not in frame.columns:
+                frame = frame.assign(location=np.empty(0, dtype=object))
         else:
             raise ValueError(
                 "no geo:json / geo:point attribute in the result, so there is no geometry: "
