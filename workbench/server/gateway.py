@@ -46,6 +46,8 @@ _HOP_BY_HOP = frozenset(
 _RESPONSE_DROP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 )
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_POSTS = ("/v2/op/query",)
 GATEWAY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -120,6 +122,17 @@ class Gateway:
                 "NotFound",
                 f"No product uses Fiware-Service {tenant!r}; see /api/products for the catalog.",
             )
+        if principal.role == "admin" or (
+            principal.organization_id is not None
+            and principal.organization_id == product["organization_id"]
+        ):
+            return await self._owner_call(request, product)
+        if request.method not in _READ_METHODS and not request.url.path.startswith(_READ_POSTS):
+            return _ngsi_error(
+                403,
+                "Forbidden",
+                f"Subscriptions to {product['id']!r} are read-only; only its provider writes.",
+            )
         entitlement = self.service.entitlement(principal.account_id, product["id"])
         if entitlement is None:
             return _ngsi_error(
@@ -157,13 +170,30 @@ class Gateway:
                 entities=_count_entities(resp),
                 nbytes=len(resp.content),
             )
-        headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() not in _RESPONSE_DROP]
+        return self._relay(resp, adm)
+
+    async def _owner_call(self, request: Request, product: dict) -> Response:
+        """The product's provider (or an admin) reads and writes without metering."""
+        try:
+            resp = await self._forward(request, product)
+        except httpx.HTTPError as exc:
+            return _ngsi_error(
+                502, "BadGateway", f"The product's broker did not answer ({type(exc).__name__})."
+            )
+        return self._relay(resp, None)
+
+    @staticmethod
+    def _relay(resp: httpx.Response, adm: Admission | None) -> Response:
         out = Response(resp.content, status_code=resp.status_code)
-        out.raw_headers = [
-            (b"content-length", str(len(resp.content)).encode()),
-            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers),
-            *((k.lower().encode(), v.encode()) for k, v in _rate_headers(adm).items()),
-        ]
+        raw = [(b"content-length", str(len(resp.content)).encode())]
+        raw.extend(
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in resp.headers.multi_items()
+            if k.lower() not in _RESPONSE_DROP
+        )
+        if adm is not None:
+            raw.extend((k.lower().encode(), v.encode()) for k, v in _rate_headers(adm).items())
+        out.raw_headers = raw
         return out
 
     async def _forward(self, request: Request, product: dict) -> httpx.Response:

@@ -78,6 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_exchange_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_exchange_app(Path(args.data_dir), commission=args.commission)
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
     sys.stdout.flush()

@@ -1,0 +1,219 @@
+"""The gateway on a real ``workbench serve``: authorisation, limits, metering."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import httpx
+import pytest
+from exchange_fixtures import (
+    PASSWORD,
+    PROVIDER_EMAIL,
+    Client,
+    ExchangeServer,
+    build_exchange,
+    new_buyer,
+)
+
+from workbench.server.exchange.service import ExchangeService
+
+WARDS = {"Fiware-Service": "wards"}
+
+
+@pytest.fixture(scope="module")
+def exchange(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("gateway")
+    build_exchange(data_dir)
+    with ExchangeServer(data_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def buyer(exchange):
+    client = new_buyer(exchange.url, "buyer@gateway.example")
+    client.subscribe("wards", "free")
+    client.key = client.api_key()
+    yield client
+    client.close()
+
+
+def _get(url: str, path: str = "/v2/entities", **headers: str) -> httpx.Response:
+    return httpx.get(url + path, headers=headers, timeout=30)
+
+
+def test_subscriber_reads_the_brokers_response_unchanged(exchange, buyer):
+    r = _get(
+        exchange.url,
+        "/v2/entities?type=AdministrativeArea&options=count&limit=4",
+        **WARDS,
+        **{"X-API-Key": buyer.key},
+    )
+    assert r.status_code == 200
+    assert r.headers["Fiware-Total-Count"] == "10"
+    body = r.json()
+    assert [e["id"] for e in body] == [
+        f"urn:ngsi-ld:AdministrativeArea:{i:02d}" for i in (1, 2, 3, 4)
+    ]
+    assert body[0]["population"] == {"type": "Integer", "value": 100001, "metadata": {}}
+    assert int(r.headers["RateLimit-Limit"]) == 1000
+
+
+def test_version_is_public_and_history_goes_through_the_gateway(exchange, buyer):
+    assert _get(exchange.url, "/version").status_code == 200
+    r = _get(
+        exchange.url,
+        "/ql/v2/entities/urn:ngsi-ld:AdministrativeArea:01/attrs/population",
+        **WARDS,
+        **{"X-API-Key": buyer.key},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["values"] == [100001]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-API-Key": "wbk_not-a-real-key"},
+        {"Authorization": "Bearer wbt_forged"},
+        {"Authorization": "Basic Zm9vOmJhcg=="},
+        {"X-Auth-Token": ""},
+        {"Authorization": "Bearer " + "x" * 5000},
+    ],
+    ids=["none", "unknown-key", "unknown-token", "basic", "empty", "huge"],
+)
+def test_missing_or_invalid_credentials_get_401(exchange, headers):
+    r = _get(exchange.url, **WARDS, **headers)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert r.json()["error"] == "Unauthorized"
+
+
+def test_valid_credential_without_subscription_gets_403_and_unknown_tenant_404(exchange, buyer):
+    # subscribed to wards only: stations is the wrong product
+    r = _get(exchange.url, **{"Fiware-Service": "stations", "X-API-Key": buyer.key})
+    assert r.status_code == 403
+    assert r.json()["error"] == "Forbidden"
+    assert (
+        _get(exchange.url, **{"Fiware-Service": "nope", "X-API-Key": buyer.key}).status_code == 404
+    )
+    assert _get(exchange.url, **{"X-API-Key": buyer.key}).status_code == 404
+
+
+def test_subscribers_cannot_write_but_the_provider_can(exchange, buyer):
+    entity = {"id": "X1", "type": "AdministrativeArea"}
+    r = httpx.post(
+        exchange.url + "/v2/entities", json=entity, headers={**WARDS, "X-API-Key": buyer.key}
+    )
+    assert r.status_code == 403
+    provider = Client(exchange.url).log_in(PROVIDER_EMAIL)
+    r = provider.http.post("/v2/entities", json=entity, headers=WARDS)
+    assert r.status_code == 201, r.text
+    r = provider.http.delete("/v2/entities/X1", headers=WARDS)
+    assert r.status_code == 204
+
+
+def test_revoked_key_and_revoked_token_are_refused_at_once(exchange):
+    client = new_buyer(exchange.url, "revoker@gateway.example")
+    client.subscribe("wards", "free")
+    key = client.api_key()
+    cred_id = [c for c in client.http.get("/api/credentials").json() if c["kind"] == "api_key"][0][
+        "id"
+    ]
+    assert _get(exchange.url, **WARDS, **{"X-API-Key": key}).status_code == 200
+    assert client.http.delete(f"/api/credentials/{cred_id}").status_code == 204
+    assert _get(exchange.url, **WARDS, **{"X-API-Key": key}).status_code == 401
+
+    client_id, secret = client.oauth_client()
+    token = httpx.post(
+        exchange.url + "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+    ).json()["access_token"]
+    assert _get(exchange.url, **WARDS, **{"Authorization": f"Bearer {token}"}).status_code == 200
+    r = httpx.post(exchange.url + "/oauth2/revoke", data={"token": token}, auth=(client_id, secret))
+    assert r.status_code == 200
+    assert _get(exchange.url, **WARDS, **{"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_expired_token_is_refused(exchange, buyer):
+    svc = ExchangeService.open(exchange.data_dir, token_ttl_s=1)
+    account_id = buyer.http.get("/api/me").json()["id"]
+    token, _ = svc.login_token(account_id)
+    svc.close()
+    assert _get(exchange.url, **WARDS, **{"X-Auth-Token": token}).status_code == 200
+    time.sleep(1.3)
+    assert _get(exchange.url, **WARDS, **{"X-Auth-Token": token}).status_code == 401
+
+
+def _hammer(url: str, key: str, *, clients: int, calls_each: int) -> list[httpx.Response]:
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def run() -> None:
+        with httpx.Client(base_url=url, headers={**WARDS, "X-API-Key": key}, timeout=30) as http:
+            barrier.wait()
+            for _ in range(calls_each):
+                r = http.get("/v2/entities", params={"limit": 2})
+                with lock:
+                    results.append(r)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _usage_calls(client: Client, product_id: str) -> tuple[int, int]:
+    rows = [u for u in client.http.get("/api/usage").json() if u["product_id"] == product_id]
+    return sum(u["calls"] for u in rows), sum(u["entities"] for u in rows)
+
+
+def test_monthly_quota_is_exact_under_8_concurrent_clients(exchange):
+    client = new_buyer(exchange.url, "quota@gateway.example")
+    client.subscribe("wards", "tiny")  # 30 calls a month
+    key = client.api_key()
+    results = _hammer(exchange.url, key, clients=8, calls_each=8)
+    ok = [r for r in results if r.status_code == 200]
+    refused = [r for r in results if r.status_code == 429]
+    assert len(ok) == 30 and len(refused) == 64 - 30
+    assert all(int(r.headers["Retry-After"]) > 0 for r in refused)
+    assert refused[0].headers["RateLimit-Remaining"] == "0"
+    assert _usage_calls(client, "wards") == (30, 60)
+
+
+def test_rate_limit_is_exact_under_8_concurrent_clients(exchange):
+    client = new_buyer(exchange.url, "rate@gateway.example")
+    client.subscribe("wards", "slow")  # 5 calls per second
+    key = client.api_key()
+    started = time.monotonic()
+    results = _hammer(exchange.url, key, clients=8, calls_each=5)
+    elapsed = time.monotonic() - started
+    ok = [r for r in results if r.status_code == 200]
+    refused = [r for r in results if r.status_code == 429]
+    assert len(ok) + len(refused) == 40
+    assert 5 <= len(ok) <= 5 * (math.ceil(elapsed) + 1)
+    assert refused and refused[0].headers["Retry-After"] == "1"
+    assert refused[0].headers["RateLimit-Limit"] == "5"
+    assert _usage_calls(client, "wards")[0] == len(ok)
+
+
+def test_bill_reconciles_with_usage_on_a_metered_plan(exchange):
+    client = new_buyer(exchange.url, "metered@gateway.example")
+    client.subscribe("wards", "metered")  # 1,500 yen per 1,000 calls
+    key = client.api_key()
+    for _ in range(7):
+        assert _get(exchange.url, **WARDS, **{"X-API-Key": key}).status_code == 200
+    calls, _ = _usage_calls(client, "wards")
+    [bill] = [b for b in client.http.get("/api/bills").json() if b["product_id"] == "wards"]
+    assert calls == bill["calls"] == 7
+    assert bill["usage_yen"] == 11 == bill["amount_yen"]  # 10.5 yen, rounded half up
+    provider = Client(exchange.url).log_in(PROVIDER_EMAIL, PASSWORD)
+    [settlement] = provider.http.get("/api/settlements").json()
+    assert settlement["gross_yen"] >= bill["amount_yen"]
+    assert settlement["provider_yen"] + settlement["platform_yen"] == settlement["gross_yen"]
