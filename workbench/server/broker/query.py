@@ -239,7 +239,8 @@ def parse_options(raw: str | None) -> set[str]:
     """The ``options`` parameter as a set, checked against Orion's known options."""
     if not raw:
         return set()
-    known = {"keyValues", "values", "unique", "count", "append", "upsert", "dateCreated",
+    known = {"normalized", "keyValues", "values", "unique", "count", "append", "upsert",
+             "dateCreated",
              "dateModified", "noAttrDetail", "skipForwarding", "overrideMetadata",
              "forcedUpdate", "flowControl", "sysAttrs"}
     opts = set(raw.split(","))
