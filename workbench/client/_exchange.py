@@ -15,7 +15,12 @@ import pandas as pd
 from . import _catalog
 from ._cache import FrameCache, cache_key, default_cache_dir
 from ._config import resolve_settings
-from ._errors import CatalogUnavailableError, WorkbenchError
+from ._errors import (
+    CatalogUnavailableError,
+    ServerError,
+    WorkbenchConnectionError,
+    WorkbenchError,
+)
 from ._history import history_op, history_params, history_path
 from ._http import AsyncSession, Credentials, Operation, RetryPolicy, SyncSession, run_async
 from ._http import run_sync as _run_sync
@@ -96,6 +101,8 @@ class _ExchangeBase:
                 self._has_catalog = True
             except CatalogUnavailableError:
                 self._has_catalog = False
+            except (WorkbenchConnectionError, ServerError):
+                raise
             except WorkbenchError:
                 ref = yield from self._ref_by_service_op(target, ref)
         self._refs[target] = ref
@@ -104,6 +111,8 @@ class _ExchangeBase:
     def _ref_by_service_op(self, service: str, default: ProductRef) -> Operation[ProductRef]:
         try:
             body = yield from _catalog.api_op(self.url, "GET", "/api/products")
+        except (WorkbenchConnectionError, ServerError):
+            raise
         except WorkbenchError:
             return default
         for product in _catalog._items(body):
