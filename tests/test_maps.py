@@ -175,3 +175,39 @@ def test_map_in_an_iframe_snippet_renders_like_a_dashboard_shows_it(browser, war
     finally:
         page.close()
     assert problems == []
+
+
+def test_linked_choropleth_switches_state_from_the_parent_page(browser, wards, grid):
+    values = pd.DataFrame({"up": grid["score"], "down": -grid["score"]}, index=grid.index)
+    m = maps.base_map(wards=wards)
+    maps.linked_choropleth(grid, values, m=m, link="demo", tooltip=["name"], bins=3)
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    fills = (
+        "() => [...document.querySelector('iframe.workbench-map').contentDocument"
+        ".querySelectorAll('.leaflet-overlay-pane path')].slice(10)"
+        ".map(p => p.getAttribute('fill'))"
+    )
+    try:
+        page.set_content(f'<div id="link">{maps.link_state("demo", "up")}</div>{maps.to_iframe(m)}')
+        frame = page.frame_locator("iframe.workbench-map")
+        frame.locator(".leaflet-overlay-pane path").nth(39).wait_for(timeout=15_000)
+        before = page.evaluate(fills)
+        page.evaluate(
+            "html => { document.getElementById('link').innerHTML = html; }",
+            maps.link_state("demo", "down"),
+        )
+        page.wait_for_function(
+            "document.querySelector('iframe.workbench-map').contentDocument.body"
+            ".getAttribute('data-map-state') === 'down'",
+            timeout=5_000,
+        )
+        after = page.evaluate(fills)
+        assert "down" in frame.locator(".workbench-legend").inner_text()
+    finally:
+        page.close()
+    lightest, darkest = maps.DEFAULT_COLORS[0], maps.DEFAULT_COLORS[-1]
+    assert (before[0], after[0]) == (lightest, darkest)  # cell 0: lowest "up", highest "down"
+    assert before[3] == after[3] == "#d9d9d9"  # the missing value stays "no data"
+    assert problems == []

@@ -28,7 +28,7 @@ import functools
 import html as html_lib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import folium
@@ -46,6 +46,8 @@ __all__ = [
     "base_map",
     "choropleth",
     "external_resources",
+    "link_state",
+    "linked_choropleth",
     "to_html",
     "to_iframe",
 ]
@@ -187,6 +189,97 @@ class _Legend(MacroElement):
         self.position = position
 
 
+class _LinkedChoropleth(MacroElement):
+    """A GeoJSON layer whose colours switch between precomputed states without re-rendering.
+
+    The page (a same-origin ``srcdoc`` iframe in a notebook or dashboard) watches its parent
+    document for ``<span class="workbench-map-link" data-link=LINK data-state=STATE>`` and
+    restyles the layer and its legend when the state changes.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var data = {{ this.data|tojson }};
+            var states = {{ this.states|tojson }};
+            var palettes = {{ this.palettes|tojson }};
+            var labels = {{ this.labels|tojson }};
+            var legends = {{ this.legends|tojson }};
+            var link = {{ this.link|tojson }};
+            var tipFields = {{ this.tooltip|tojson }};
+            var noData = {{ this.no_data|tojson }};
+            var current = {{ this.initial|tojson }};
+            function classOf(feature) {
+                var c = feature.properties.__classes.charAt(states.indexOf(current));
+                return c === "-" ? -1 : parseInt(c, 10);
+            }
+            function style(feature) {
+                var k = classOf(feature);
+                return {fillColor: k < 0 ? noData : palettes[current][k], color: "#444444",
+                        weight: {{ this.line_weight|tojson }},
+                        fillOpacity: {{ this.fill_opacity|tojson }}};
+            }
+            function tip(feature) {
+                var k = classOf(feature), rows = [];
+                tipFields.forEach(function (f) {
+                    var v = feature.properties[f];
+                    rows.push(L.Util.template("<b>{f}</b>: {v}", {f: f, v: v === null ? "-" : v}));
+                });
+                rows.push(k < 0 ? "no data" : labels[current][k]);
+                return rows.join("<br>");
+            }
+            var layer = L.geoJSON(data, {
+                style: style,
+                onEachFeature: function (feature, l) {
+                    l.bindTooltip(function () { return tip(feature); }, {sticky: true});
+                }
+            }).addTo(map);
+            var legend = L.control({position: "bottomright"});
+            var legendDiv = null;
+            legend.onAdd = function () {
+                legendDiv = L.DomUtil.create("div", "workbench-legend");
+                legendDiv.innerHTML = legends[current];
+                return legendDiv;
+            };
+            legend.addTo(map);
+            function apply(state) {
+                if (!state || state === current || states.indexOf(state) < 0) { return; }
+                current = state;
+                layer.setStyle(style);
+                legendDiv.innerHTML = legends[current];
+                document.body.setAttribute("data-map-state", current);
+            }
+            document.body.setAttribute("data-map-state", current);
+            window.workbenchSetMapState = apply;
+            function read() {
+                try {
+                    var el = window.parent.document.querySelector(
+                        '.workbench-map-link[data-link="' + link + '"]');
+                    if (el) { apply(el.getAttribute("data-state")); }
+                } catch (e) { /* not embedded, or a cross-origin parent */ }
+            }
+            try {
+                if (window.parent !== window) {
+                    new MutationObserver(read).observe(window.parent.document.body, {
+                        subtree: true, childList: true, attributes: true,
+                        attributeFilter: ["data-state"]});
+                }
+            } catch (e) { /* cross-origin parent: the state stays as rendered */ }
+            read();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, **fields) -> None:
+        super().__init__()
+        self._name = "LinkedChoropleth"
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+
 # --------------------------------------------------------------------------- geometry helpers
 
 
@@ -201,21 +294,29 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
 
 
 def _geojson_data(
-    gdf: gpd.GeoDataFrame, columns: Sequence[str], *, simplify_deg: float | None
+    gdf: gpd.GeoDataFrame,
+    columns: Sequence[str],
+    *,
+    simplify_deg: float | None,
+    decimals: int = 5,
 ) -> dict:
-    """A compact GeoJSON dict: the given columns only, JSON-safe values, 5-decimal coords."""
+    """A compact GeoJSON dict: the given columns only, JSON-safe values, rounded coords."""
     geoms = gdf.geometry
     if simplify_deg:
         geoms = geoms.simplify(simplify_deg, preserve_topology=True)
+    # np.round keeps the shortest decimal repr in JSON (snapping to a grid does not)
     geoms = gpd.GeoSeries(
-        shapely.set_precision(np.asarray(geoms.values), 1e-5), index=gdf.index, crs=gdf.crs
+        shapely.transform(np.asarray(geoms.values), lambda xy: np.round(xy, decimals)),
+        index=gdf.index,
+        crs=gdf.crs,
     )
     props = pd.DataFrame(index=gdf.index)
     for column in columns:
         props[column] = _json_safe(gdf[column])
     frame = gpd.GeoDataFrame(props, geometry=geoms, crs=gdf.crs)
-    frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
-    return frame.__geo_interface__ if len(frame) else {"type": "FeatureCollection", "features": []}
+    keep = np.array([g is not None and not g.is_empty for g in frame.geometry], dtype=bool)
+    frame = frame[keep]
+    return {"type": "FeatureCollection", "features": list(frame.iterfeatures(show_bbox=False))}
 
 
 def _json_safe(values: pd.Series) -> pd.Series:
@@ -445,6 +546,110 @@ def add_points(
         tooltip=_tooltip(columns, None),
     ).add_to(m)
     return m
+
+
+def linked_choropleth(
+    gdf: gpd.GeoDataFrame,
+    values: pd.DataFrame,
+    *,
+    m: folium.Map,
+    link: str,
+    initial: str | None = None,
+    bins: int | Sequence[float] = 5,
+    colors: Sequence[str] = DEFAULT_COLORS,
+    legend_titles: Mapping[str, str] | None = None,
+    tooltip: Sequence[str] = (),
+    value_format: str = "{:,.0f}",
+    fill_opacity: float = 0.75,
+    line_weight: float = 0.3,
+    simplify_deg: float | None = 0.00005,
+) -> folium.Map:
+    """Colour polygons by one of several precomputed columns, switchable without re-rendering.
+
+    Every column of ``values`` is a *state* (for example ``"subway|15"``). The map carries
+    each polygon's class in every state; the page switches state when an element
+    ``link_state(link, state)`` (put it in an ``ipywidgets.HTML``) changes in the parent
+    document, so a dashboard control updates a map of thousands of polygons in milliseconds
+    instead of resending it. In a standalone page call ``window.workbenchSetMapState(state)``.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Polygons (any CRS).
+    values : DataFrame
+        Indexed like ``gdf``; one numeric column per state (at most 10 classes per state).
+    m : folium.Map
+        Map to draw on (from :func:`base_map`).
+    link : str
+        Name shared with :func:`link_state`.
+    initial : str, optional
+        State shown first (default: the first column).
+    bins, colors, value_format
+        Classes per state (quantiles, or shared explicit edges), palette and legend format.
+    legend_titles : mapping, optional
+        Legend title per state (default: the state key).
+    tooltip : sequence of str
+        Columns of ``gdf`` shown on hover, with the polygon's class in the current state.
+
+    Returns
+    -------
+    folium.Map
+    """
+    gdf = _to_wgs84(gdf, what="gdf")
+    if not values.index.equals(gdf.index):
+        raise ValueError("values must be indexed like gdf (one row per polygon, same order)")
+    states = [str(c) for c in values.columns]
+    if not states:
+        raise ValueError("values needs at least one column (one per state)")
+    initial = states[0] if initial is None else str(initial)
+    if initial not in states:
+        raise KeyError(f"initial state {initial!r} is not a column of values: {states}")
+    codes = np.full((len(gdf), len(states)), "-", dtype="<U1")
+    palettes, labels, legends = {}, {}, {}
+    titles = dict(legend_titles or {})
+    for j, state in enumerate(states):
+        column = pd.to_numeric(values.iloc[:, j], errors="coerce").astype(float)
+        edges = _class_edges(column, bins)
+        palette = _resample(colors, len(edges) - 1)
+        if len(palette) > 10:
+            raise ValueError(f"state {state!r} has {len(palette)} classes; at most 10")
+        classes = pd.cut(column, edges, include_lowest=True, labels=False, duplicates="drop")
+        ok = classes.notna().to_numpy()
+        codes[ok, j] = classes[ok].astype(int).astype(str).to_numpy()
+        palettes[state] = palette
+        labels[state] = [
+            f"{value_format.format(edges[i])} – {value_format.format(edges[i + 1])}"
+            for i in range(len(palette))
+        ]
+        legends[state] = _legend_html(titles.get(state, state), edges, palette, value_format,
+                                      column)  # fmt: skip
+    frame = gdf[[*tooltip]].assign(__classes=["".join(row) for row in codes])
+    frame = frame.set_geometry(gdf.geometry)
+    _LinkedChoropleth(
+        data=_geojson_data(frame, [*tooltip, "__classes"], simplify_deg=simplify_deg),
+        states=states,
+        palettes=palettes,
+        labels=labels,
+        legends=legends,
+        link=link,
+        initial=initial,
+        tooltip=list(tooltip),
+        no_data=_NO_DATA_COLOR,
+        fill_opacity=fill_opacity,
+        line_weight=line_weight,
+    ).add_to(m)
+    return m
+
+
+def link_state(link: str, state: str) -> str:
+    """HTML that tells the :func:`linked_choropleth` named ``link`` to show ``state``.
+
+    Put it in an ``ipywidgets.HTML`` next to the map and update the widget's value.
+    """
+    return (
+        f'<span class="workbench-map-link" data-link="{html_lib.escape(link)}" '
+        f'data-state="{html_lib.escape(state)}" hidden></span>'
+    )
 
 
 def to_html(m: folium.Map) -> str:
