@@ -162,7 +162,7 @@ class Gateway:
             return _ngsi_error(
                 502, "BadGateway", f"The product's broker did not answer ({type(exc).__name__})."
             )
-        if resp.status_code >= 500:
+        if resp.status_code >= 500 or 300 <= resp.status_code < 400:
             self.meter.release(entitlement.subscription_id, adm)
         else:
             self.meter.record(
@@ -200,9 +200,12 @@ class Gateway:
         client = self.service.backend(product)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
         body = await request.body()
+        path = request.url.path
+        if len(path) > 4 and path.endswith("/"):  # Orion tolerates it; avoid a redirect
+            path = path.rstrip("/")
         return await client.request(
             request.method,
-            request.url.path,
+            path,
             params=request.url.query or None,
             headers=headers,
             content=body or None,

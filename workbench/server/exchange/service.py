@@ -43,7 +43,9 @@ ORG_KINDS = ("provider", "buyer", "platform")
 SUBSCRIPTION_STATES = ("pending", "active", "suspended", "cancelled")
 _SERVICE_RE = re.compile(r"^[a-z0-9_]{1,50}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_EMAIL_RE = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,253}\.[^@\s\x00-\x1f\x7f.]{1,63}$"
+)
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 API_KEY_PREFIX = "wbk"
 TOKEN_PREFIX = "wbt"
