@@ -44,11 +44,16 @@ class Entity:
 # --- identifiers -------------------------------------------------------------------------
 
 
+_VALID_NAMES: set[str] = set()
+
+
 def check_name(value: Any, what: str) -> str:
     """Validate an id, type, attribute or metadata name by Orion's rules.
 
     1 to 256 characters, none of whitespace, control characters or ``<>"'=;()&?/#``.
     """
+    if value.__class__ is str and value in _VALID_NAMES:
+        return value
     if not isinstance(value, str):
         raise bad_request(f"Invalid JSON type for {what}: it must be a string")
     if not value:
@@ -59,6 +64,8 @@ def check_name(value: Any, what: str) -> str:
         raise bad_request(
             f"Invalid characters in {what}: whitespace and <>\"'=;()&?/# are not allowed"
         )
+    if len(_VALID_NAMES) < 100_000:  # names repeat a lot (attribute names, types)
+        _VALID_NAMES.add(value)
     return value
 
 
@@ -133,10 +140,8 @@ def _check_depth(value: Any, depth: int = 1) -> None:
 def _typed_value(atype: str, value: Any, name: str) -> Any:
     if atype in _DATE_TYPES:
         return normalize_datetime(value)
-    if isinstance(value, dict | list):
-        _check_depth(value)
-    elif atype in geo.GEO_TYPES:
-        pass
+    if atype != "geo:json" and isinstance(value, dict | list):
+        _check_depth(value)  # geo:json is checked by geo.attr_geometry
     return value
 
 
@@ -171,20 +176,28 @@ def normalize_attr(name: str, raw: Any, *, key_values: bool = False) -> dict[str
         atype = infer_type(value)
         metadata: dict[str, Any] = {}
     else:
-        if not isinstance(raw, dict):
-            raise bad_request(
-                f"attribute {name!r} must be a JSON object, unless keyValues option is used"
-            )
-        for key in raw:
-            if key not in _ATTR_KEYS:
-                raise bad_request(f"unrecognized property for context attribute: {key!r}")
+        if raw.__class__ is not dict:
+            if not isinstance(raw, dict):
+                raise bad_request(
+                    f"attribute {name!r} must be a JSON object, unless keyValues option is used"
+                )
+        if not raw.keys() <= _ATTR_KEYS:
+            key = next(k for k in raw if k not in _ATTR_KEYS)
+            raise bad_request(f"unrecognized property for context attribute: {key!r}")
         value = raw.get("value")
         atype = raw.get("type")
         atype = infer_type(value) if atype is None or atype == "" else check_name(atype, "type")
-        metadata = normalize_metadata(raw.get("metadata"))
-    value = _typed_value(atype, value, name)
-    if atype in geo.GEO_TYPES and metadata.get("ignoreType", {}).get("value") is not True:
-        geo.attr_geometry(atype, value)  # validates; raises 400 when malformed
+        md = raw.get("metadata")
+        metadata = normalize_metadata(md) if md else {}
+    if atype in _DATE_TYPES:
+        value = normalize_datetime(value)
+    elif atype in geo.GEO_TYPES:
+        if metadata.get("ignoreType", {}).get("value") is not True:
+            geo.attr_geometry(atype, value)  # validates; raises 400 when malformed
+        elif value.__class__ in (dict, list):
+            _check_depth(value)
+    elif value.__class__ in (dict, list):
+        _check_depth(value)
     return {"type": atype, "value": value, "metadata": metadata}
 
 
@@ -224,11 +237,15 @@ def parse_entity(
 def entity_geometry(attrs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """GeoJSON geometry (lon, lat) of the entity's location attribute, if any."""
     for a in attrs.values():
-        if a["type"] in geo.GEO_TYPES:
+        atype = a["type"]
+        if atype in geo.GEO_TYPES:
             md = a["metadata"]
             if md and md.get("ignoreType", {}).get("value") is True:
                 continue
-            return geo.attr_geometry(a["type"], a["value"])
+            value = a["value"]
+            if atype == "geo:json" and value["type"] == "Point":  # validated on write
+                return {"type": "Point", "coordinates": value["coordinates"][:2]}
+            return geo.attr_geometry(atype, value)
     return None
 
 

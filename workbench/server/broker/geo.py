@@ -57,13 +57,15 @@ def _check_geojson(value: Any) -> dict[str, Any]:
     coords = value.get("coordinates")
     if value["type"] == "Point":
         if (
-            not isinstance(coords, list)
-            or len(coords) < 2
-            or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coords)
+            coords.__class__ is not list
+            or len(coords) not in (2, 3)
+            or any(c.__class__ not in (int, float) for c in coords)
         ):
             raise _bad_location("a Point needs [lon, lat] numbers")
         _check_lonlat(coords[0], coords[1])
         return {"type": "Point", "coordinates": [coords[0], coords[1]]}
+    if _depth(coords) > 6:
+        raise _bad_location("coordinates nested too deeply")
     try:
         geom = shape(value)
     except Exception as exc:  # shapely raises several types on bad input
@@ -74,6 +76,14 @@ def _check_geojson(value: Any) -> dict[str, Any]:
     _check_lonlat(minx, miny)
     _check_lonlat(maxx, maxy)
     return {"type": value["type"], "coordinates": value["coordinates"]}
+
+
+def _depth(value: Any) -> int:
+    d = 0
+    while isinstance(value, list) and value:
+        value = value[0]
+        d += 1
+    return d
 
 
 def attr_geometry(atype: str, value: Any) -> dict[str, Any]:
@@ -156,9 +166,7 @@ def _distance(token: str, name: str) -> float:
 def parse_geo_query(georel: str | None, geometry: str | None, coords: str | None) -> GeoFilter:
     """Parse Orion's ``georel``, ``geometry`` and ``coords`` parameters (all three needed)."""
     if not (georel and geometry and coords):
-        raise bad_request(
-            "Missing parameter: georel, geometry and coords must be used together"
-        )
+        raise bad_request("Missing parameter: georel, geometry and coords must be used together")
     parts = georel.split(";")
     rel = parts[0]
     if rel not in ("near", "coveredBy", "intersects", "equals", "disjoint"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .entities import check_name, normalize_datetime, parse_datetime
+from .entities import _ISO_NORMAL, check_name, normalize_datetime, parse_datetime
 from .errors import bad_request, not_found
 from .query import parse_limit, parse_options
 from .store import EntityStore, HistoryPoint, HistoryQuery
@@ -21,14 +21,21 @@ MAX_LIMIT = 10000
 
 
 def _as_time(value: Any) -> str | None:
+    if isinstance(value, str) and _ISO_NORMAL.match(value):
+        return value
     dt = parse_datetime(value)
     if dt is None:
         return None
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-def points(service_path: str, entity_id: str, entity_type: str,
-           attrs: Mapping[str, dict[str, Any]], now_iso: str) -> list[HistoryPoint]:
+def points(
+    service_path: str,
+    entity_id: str,
+    entity_type: str,
+    attrs: Mapping[str, dict[str, Any]],
+    now_iso: str,
+) -> list[HistoryPoint]:
     """History points for one write of ``attrs`` (grouped by time index)."""
     ts = None
     for key in ("TimeInstant", "dateObserved"):
@@ -63,7 +70,10 @@ def _query(params: Mapping[str, str], scopes: list[PathScope], **kw: Any) -> His
         from_ts=normalize_datetime(from_ts) if from_ts else None,
         to_ts=normalize_datetime(to_ts) if to_ts else None,
         last_n=int(last_n) if last_n is not None else None,
-        limit=limit, offset=offset, scopes=scopes, **kw,
+        limit=limit,
+        offset=offset,
+        scopes=scopes,
+        **kw,
     )
 
 
@@ -75,13 +85,18 @@ def _count(params: Mapping[str, str], total: int) -> int | None:
     return total if "count" in parse_options(params.get("options")) else None
 
 
-def entity_attr(store: EntityStore, tenant: str, scopes: list[PathScope], entity_id: str,
-                attr: str, params: Mapping[str, str]) -> tuple[dict[str, Any], int | None]:
+def entity_attr(
+    store: EntityStore,
+    tenant: str,
+    scopes: list[PathScope],
+    entity_id: str,
+    attr: str,
+    params: Mapping[str, str],
+) -> tuple[dict[str, Any], int | None]:
     """Body of ``GET /ql/v2/entities/{id}/attrs/{attr}`` and the total point count."""
     check_name(entity_id, "entity id")
     check_name(attr, "attribute name")
-    rows, total = store.history(tenant, _query(params, scopes, entity_id=entity_id,
-                                               attrs=[attr]))
+    rows, total = store.history(tenant, _query(params, scopes, entity_id=entity_id, attrs=[attr]))
     if not rows:
         raise _no_records()
     return {
@@ -93,13 +108,17 @@ def entity_attr(store: EntityStore, tenant: str, scopes: list[PathScope], entity
     }, _count(params, total)
 
 
-def entity(store: EntityStore, tenant: str, scopes: list[PathScope], entity_id: str,
-           params: Mapping[str, str]) -> tuple[dict[str, Any], int | None]:
+def entity(
+    store: EntityStore,
+    tenant: str,
+    scopes: list[PathScope],
+    entity_id: str,
+    params: Mapping[str, str],
+) -> tuple[dict[str, Any], int | None]:
     """Body of ``GET /ql/v2/entities/{id}``: every (or ``attrs``) attribute, aligned."""
     check_name(entity_id, "entity id")
     attrs = [a for a in params.get("attrs", "").split(",") if a] or None
-    rows, total = store.history(tenant, _query(params, scopes, entity_id=entity_id,
-                                               attrs=attrs))
+    rows, total = store.history(tenant, _query(params, scopes, entity_id=entity_id, attrs=attrs))
     if not rows:
         raise _no_records()
     names: dict[str, None] = {}
@@ -115,13 +134,20 @@ def entity(store: EntityStore, tenant: str, scopes: list[PathScope], entity_id: 
     }, _count(params, total)
 
 
-def type_attr(store: EntityStore, tenant: str, scopes: list[PathScope], entity_type: str,
-              attr: str, params: Mapping[str, str]) -> tuple[dict[str, Any], int | None]:
+def type_attr(
+    store: EntityStore,
+    tenant: str,
+    scopes: list[PathScope],
+    entity_type: str,
+    attr: str,
+    params: Mapping[str, str],
+) -> tuple[dict[str, Any], int | None]:
     """Body of ``GET /ql/v2/types/{type}/attrs/{attr}``: points grouped per entity."""
     check_name(entity_type, "entity type")
     check_name(attr, "attribute name")
-    rows, total = store.history(tenant, _query(params, scopes, entity_type=entity_type,
-                                               attrs=[attr]))
+    rows, total = store.history(
+        tenant, _query(params, scopes, entity_type=entity_type, attrs=[attr])
+    )
     if not rows:
         raise _no_records()
     groups: dict[str, dict[str, Any]] = {}
@@ -129,5 +155,6 @@ def type_attr(store: EntityStore, tenant: str, scopes: list[PathScope], entity_t
         g = groups.setdefault(eid, {"entityId": eid, "index": [], "values": []})
         g["index"].append(ts)
         g["values"].append(values.get(attr))
-    return {"entityType": entity_type, "attrName": attr,
-            "entities": list(groups.values())}, _count(params, total)
+    return {"entityType": entity_type, "attrName": attr, "entities": list(groups.values())}, _count(
+        params, total
+    )

@@ -8,6 +8,7 @@ lock (the broker is one process; a multi-process deployment uses PostgreSQL).
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
@@ -103,18 +104,19 @@ class _Sql:
         return " AND ".join(self.clauses) if self.clauses else "1"
 
 
-def _scalar_pred(lit: Literal, p: str, params: list[Any]) -> str:
-    if lit.kind == "number":
-        params += [p, p, lit.value]
-        return f"(json_type(e.attrs, ?) IN {_NUMERIC} AND json_extract(e.attrs, ?) = ?)"
-    if lit.kind in ("string", "date"):
-        params += [p, p, lit.value]
-        return "(json_type(e.attrs, ?) = 'text' AND json_extract(e.attrs, ?) = ?)"
-    if lit.kind == "bool":
-        params += [p]
-        return f"json_type(e.attrs, ?) = '{'true' if lit.value else 'false'}'"
-    params += [p]
-    return "json_type(e.attrs, ?) = 'null'"
+# Each JSON function call re-parses the attrs text (SQLite caches parses per call site
+# only), so every predicate below reads the value with ONE ``->>`` call where it can:
+# ``x BETWEEN a AND b`` evaluates x once and, because SQLite orders numbers before text,
+# doubles as a type guard (a number never lies between two strings, and vice versa).
+_INF = float("inf")
+
+
+def _after(v: float) -> float:
+    return math.nextafter(float(v), _INF)
+
+
+def _before(v: float) -> float:
+    return math.nextafter(float(v), -_INF)
 
 
 def _member_pred(lit: Literal, params: list[Any]) -> str:
@@ -131,26 +133,65 @@ def _member_pred(lit: Literal, params: list[Any]) -> str:
 
 def _range_pred(c: Condition, p: str, params: list[Any]) -> str:
     low, high = c.range  # type: ignore[misc]
-    guard = f"IN {_NUMERIC}" if low.kind == "number" else "= 'text'"
-    params += [p, p, low.value, high.value]
-    return f"(json_type(e.attrs, ?) {guard} AND json_extract(e.attrs, ?) BETWEEN ? AND ?)"
+    params += [p, low.value, high.value]
+    return "(e.attrs ->> ?) BETWEEN ? AND ?"
+
+
+def _probe(lit: Literal) -> str:
+    return orjson.dumps(lit.value).decode()
+
+
+def _text_only(c: Condition) -> bool:
+    return c.range is None and all(lit.kind in ("string", "date") for lit in c.values)
 
 
 def _eq_pred(c: Condition, p: str, params: list[Any]) -> str:
     if c.range is not None:
         return _range_pred(c, p, params)
-    ors = [_scalar_pred(lit, p, params) for lit in c.values]
+    ors: list[str] = []
+    plain = [lit for lit in c.values if lit.kind in ("number", "string", "date")]
+    if plain:
+        values = [lit.value for lit in plain]
+        # ->> turns true/false into 1/0: keep booleans out of a numeric 0/1 match
+        guard = any(lit.kind == "number" and lit.value in (0, 1) for lit in plain)
+        params += [p, *values]
+        clause = f"(e.attrs ->> ?) IN ({','.join('?' * len(values))})"
+        if guard:
+            clause = f"({clause} AND json_type(e.attrs, ?) NOT IN ('true', 'false'))"
+            params.append(p)
+        ors.append(clause)
+    for lit in c.values:
+        if lit.kind == "bool":
+            params.append(p)
+            ors.append(f"json_type(e.attrs, ?) = '{'true' if lit.value else 'false'}'")
+        elif lit.kind == "null":
+            params.append(p)
+            ors.append("json_type(e.attrs, ?) = 'null'")
+    # arrays match when they contain a value (Orion/MongoDB semantics); a cheap substring
+    # test on the raw text avoids parsing the JSON for rows that cannot match
     members: list[Any] = []
     member = " OR ".join(_member_pred(lit, members) for lit in c.values)
-    params += [p, p, *members]
+    probes = [_probe(lit) for lit in c.values]
+    any_probe = "(" + " OR ".join("instr(e.attrs, ?)" for _ in probes) + ")"
+    params += [*probes, p, p, *members]
     ors.append(
-        "(json_type(e.attrs, ?) = 'array' AND EXISTS "
+        f"({any_probe} AND json_type(e.attrs, ?) = 'array' AND EXISTS "
         f"(SELECT 1 FROM json_each(e.attrs, ?) AS j WHERE {member}))"
     )
-    return "(" + " OR ".join(ors) + ")"
+    pred = "(" + " OR ".join(ors) + ")"
+    if _text_only(c):
+        # stored JSON is written by orjson, so an equal string appears verbatim in it:
+        # rows without the quoted text are rejected before any JSON parsing
+        params[:0] = probes
+        pred = f"({any_probe} AND {pred})"
+    return pred
 
 
-_CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+def _cost(c: Condition) -> int:
+    """Evaluation order: cheap, selective predicates first."""
+    if c.op == "eq" and _text_only(c):
+        return 0
+    return 1 if c.op in ("exists", "not_exists") else 2
 
 
 def condition_sql(c: Condition, sql: _Sql) -> None:
@@ -167,18 +208,25 @@ def condition_sql(c: Condition, sql: _Sql) -> None:
         pred = _eq_pred(c, p, params)
         sql.add(f"(json_type(e.attrs, ?) IS NOT NULL AND NOT {pred})", p, *params)
     elif c.op == "match":
-        sql.add("(json_type(e.attrs, ?) = 'text' AND regexp(?, json_extract(e.attrs, ?)))",
-                p, c.pattern, p)
+        sql.add("regexp(?, e.attrs ->> ?)", c.pattern, p)
     else:
         lit = c.values[0]
+        v = lit.value
         if lit.kind == "number":
-            guard = f"IN {_NUMERIC}"
+            low, high = {"gt": (_after(v), _INF), "ge": (v, _INF),
+                         "lt": (-_INF, _before(v)), "le": (-_INF, v)}[c.op]
+            sql.add("(e.attrs ->> ?) BETWEEN ? AND ?", p, low, high)
         elif lit.kind in ("string", "date"):
-            guard = "= 'text'"
+            # '' is the smallest text: the lower bound keeps numbers out
+            if c.op in ("gt", "ge"):
+                sql.add(f"(e.attrs ->> ?) {'>' if c.op == 'gt' else '>='} ?", p, v)
+            elif c.op == "le":
+                sql.add("(e.attrs ->> ?) BETWEEN '' AND ?", p, v)
+            else:
+                sql.add("((e.attrs ->> ?) BETWEEN '' AND ? AND (e.attrs ->> ?) != ?)",
+                        p, v, p, v)
         else:
             raise bad_request(f"invalid query: cannot compare with {lit.kind} using {c.op}")
-        sql.add(f"(json_type(e.attrs, ?) {guard} AND json_extract(e.attrs, ?) {_CMP[c.op]} ?)",
-                p, p, lit.value)
 
 
 def _escape_like(s: str) -> str:
@@ -330,7 +378,7 @@ class SqliteStore:
         sql.add("e.tenant = ?", tenant)
         selectors_sql(spec, sql)
         scopes_sql(spec.scopes, sql)
-        for c in spec.conditions:
+        for c in sorted(spec.conditions, key=_cost):
             condition_sql(c, sql)
         return sql
 
