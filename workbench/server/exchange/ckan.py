@@ -1,7 +1,8 @@
 """A read-only CKAN action API subset over the catalog, so ``ckanapi`` can browse it.
 
-``/api/3/action/{package_list, package_show, package_search, organization_list,
-organization_show, status_show, site_read}``; GET with query parameters or POST with a JSON
+Actions ``package_list``, ``package_show``, ``package_search``, ``organization_list``,
+``organization_show``, ``status_show`` and ``site_read`` under ``/api/3/action/`` (and
+``/api/action/``, which ``ckanapi`` uses); GET with query parameters or POST with a JSON
 body, as ``ckanapi.RemoteCKAN`` sends. Each API product is a CKAN *package* (a DCAT
 DataService) with one resource: its NGSI v2 endpoint.
 """
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from .auth import service_of
 from .service import ExchangeService
 
-router = APIRouter(prefix="/api/3/action", tags=["ckan"], include_in_schema=False)
+router = APIRouter(tags=["ckan"], include_in_schema=False)
 
 _MAX_ROWS = 1000
 
@@ -172,7 +173,8 @@ def _run(action: str, params: dict, svc: ExchangeService, base_url: str) -> Any:
     raise _CkanError(400, "Bad Request", f"Action {action!r} is not provided by this catalog.")
 
 
-@router.api_route("/{action}", methods=["GET", "POST"])
+@router.api_route("/api/3/action/{action}", methods=["GET", "POST"])
+@router.api_route("/api/action/{action}", methods=["GET", "POST"])
 async def action(action: str, request: Request) -> Response:
     """Run one CKAN action (read-only subset)."""
     params: dict[str, Any] = dict(request.query_params)
