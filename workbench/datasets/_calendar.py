@@ -43,14 +43,14 @@ def is_holiday(days: pd.DatetimeIndex) -> np.ndarray:
 
 def day_type(days: pd.DatetimeIndex) -> np.ndarray:
     """Return ``"weekday"``, ``"saturday"`` or ``"holiday"`` (Sundays and holidays)."""
-    out = np.where(days.dayofweek == 5, "saturday", "weekday").astype(object)
-    out[(days.dayofweek == 6) | is_holiday(days)] = "holiday"
+    out = np.where(days.day_of_week == 5, "saturday", "weekday").astype(object)
+    out[(days.day_of_week == 6) | is_holiday(days)] = "holiday"
     return out
 
 
 def snow_season_weight(days: pd.DatetimeIndex) -> np.ndarray:
     """Return 0 in summer rising to 1 in late January (Sapporo's snow season, Dec–Mar)."""
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     # cosine bump centred on 25 January (day 25), ~0 from May to October
     phase = np.cos(2 * np.pi * (doy - 25) / 365.25)
     return np.clip((phase - 0.2) / 0.8, 0.0, 1.0)

@@ -222,10 +222,10 @@ def _build_small_areas(ctx: BuildContext) -> Built:
     pop = load_small_area_population(years=[2020], sample_data=ctx.sample_data)
     return Built(sdm.small_area_entities(areas, pop), documentation=_doc(
         "Sapporo census small areas (町丁・字), 2020",
-        "The 5,796 small areas of the 2020 census with boundaries, population (sums to "
-        "1,973,395) and households; broad age bands (0–14, 15–64, 65+) from the city's "
-        "2020 small-area table where the area names match (about 99%).",
-        "- `AdministrativeArea` (5,796): `areaCode` (census KEY_CODE), `name`, `wardId`, "
+        "The 5,781 small areas of the 2020 census (5,796 polygons) with boundaries, "
+        "population (sums to 1,973,395) and households; broad age bands (0–14, 15–64, 65+) "
+        "from the city's 2020 small-area table where the area names match (about 99%).",
+        "- `AdministrativeArea` (5,781): `areaCode` (census KEY_CODE), `name`, `wardId`, "
         "`population`, `households`, `areaM2`, `population0To14`, `population15To64`, "
         "`population65Plus`, `ageBandYear`, `administrativeLevel` = smallArea, `location`",
     ))
@@ -370,7 +370,7 @@ PRODUCTS: tuple[ProductSpec, ...] = (
     ProductSpec(
         id="sapporo-small-areas", provider="city", service="sapporo_small_areas",
         title="Sapporo census small areas (町丁・字) with population and households, 2020",
-        description="5,796 small-area boundaries with population, households and broad age "
+        description="5,781 small-area boundaries with population, households and broad age "
                     "bands.",
         entity_types=("AdministrativeArea",),
         sources=("census_small_areas", "population_age5"), update_frequency="every 5 years",

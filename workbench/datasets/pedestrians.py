@@ -27,14 +27,14 @@ from workbench.datasets.sources import stamp_synthetic
 
 #: sensor id -> (name, level "underground"/"ground", lon, lat, weekday daily count)
 SENSORS: dict[str, tuple[str, str, float, float, int]] = {
-    "chikaho-kita3": ("Chi-Ka-Ho Kita 3-jo", "underground", 141.35103, 43.06584, 52_000),
-    "chikaho-kita2": ("Chi-Ka-Ho Kita 2-jo", "underground", 141.35115, 43.06448, 58_000),
-    "chikaho-kita1": ("Chi-Ka-Ho Kita 1-jo", "underground", 141.35128, 43.06300, 61_000),
-    "chikaho-odori": ("Chi-Ka-Ho Odori end", "underground", 141.35140, 43.06130, 66_000),
-    "ekimae-ground-kita2": ("Ekimae-dori ground Kita 2-jo", "ground", 141.35135, 43.06450, 21_000),
-    "ekimae-ground-kita1": ("Ekimae-dori ground Kita 1-jo", "ground", 141.35150, 43.06302, 24_000),
-    "odori-ground-nishi3": ("Odori Nishi 3-chome ground", "ground", 141.35283, 43.06060, 27_000),
-    "poletown-4chome": ("Pole Town Minami 1-jo", "underground", 141.35300, 43.05915, 45_000),
+    "chikaho-kita3": ("Chi-Ka-Ho Kita 3-jo", "underground", 141.35103, 43.06584, 75_000),
+    "chikaho-kita2": ("Chi-Ka-Ho Kita 2-jo", "underground", 141.35115, 43.06448, 85_000),
+    "chikaho-kita1": ("Chi-Ka-Ho Kita 1-jo", "underground", 141.35128, 43.06300, 88_000),
+    "chikaho-odori": ("Chi-Ka-Ho Odori end", "underground", 141.35140, 43.06130, 92_000),
+    "ekimae-ground-kita2": ("Ekimae-dori ground Kita 2-jo", "ground", 141.35135, 43.06450, 34_000),
+    "ekimae-ground-kita1": ("Ekimae-dori ground Kita 1-jo", "ground", 141.35150, 43.06302, 36_000),
+    "odori-ground-nishi3": ("Odori Nishi 3-chome ground", "ground", 141.35283, 43.06060, 40_000),
+    "poletown-4chome": ("Pole Town Minami 1-jo", "underground", 141.35300, 43.05915, 60_000),
 }
 DAYTYPE_FACTOR = {"weekday": 1.0, "saturday": 0.85, "holiday": 0.70}
 

@@ -12,8 +12,15 @@ from workbench.datasets.sources import stamp
 SMALL_AREA_FILE = "smallarea/sapporo_chocho_boundaries_census2020.geojson"
 
 
-def load_small_areas(*, sample_data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
-    """Return the 5,796 census small areas (EPSG:4326) with population and households.
+def load_small_areas(
+    *, dissolve: bool = True, sample_data: str | os.PathLike[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Return the census small areas (EPSG:4326) with population and households.
+
+    The boundary file has 5,796 polygons; 13 areas are split into several parts (the
+    population is on one part). By default the parts are dissolved into one (Multi)Polygon
+    per area: 5,781 areas with a unique ``key_code``. ``dissolve=False`` returns the raw
+    polygons.
 
     Columns: ``key_code`` (9-digit census key), ``ward_code``, ``name`` (S_NAME),
     ``name_key`` (matches ``area_key`` of the city's population tables for ~99% of areas),
@@ -34,5 +41,11 @@ def load_small_areas(*, sample_data: str | os.PathLike[str] | None = None) -> gp
         geometry=raw.geometry.values,
         crs=4326,
     )
+    if dissolve:
+        frame = frame.dissolve(
+            by="key_code", as_index=False,
+            aggfunc={"ward_code": "first", "name": "first", "name_key": "first",
+                     "population": "sum", "households": "sum", "area_m2": "sum"},
+        )[frame.columns]
     frame = frame.sort_values("key_code", ignore_index=True)
     return stamp(frame, "census_small_areas", title="Sapporo census small areas (2020)")

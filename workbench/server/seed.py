@@ -130,8 +130,8 @@ def _create_accounts(svc, org_ids: dict[str, str], products: set[str],
         client_id, client_secret = svc.issue_oauth_client(entry["id"],
                                                           label=f"demo {kind} client")
         out.append({
-            "kind": kind, "role": "public" if kind == "public" else demo.role,
-            "account_role": demo.role, "account_id": entry["id"], "email": demo.email,
+            "kind": kind, "role": kind, "account_role": demo.role,
+            "account_id": entry["id"], "email": demo.email,
             "password": password, "name": demo.name,
             "organization": org_ids.get(demo.provider) if demo.provider else None,
             "api_key": api_key, "client_id": client_id, "client_secret": client_secret,

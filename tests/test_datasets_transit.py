@@ -1,0 +1,37 @@
+"""Stations and subway lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.datasets.transit import load_stations, load_subway_lines
+
+
+def test_subway_has_49_station_codes_at_46_stations():
+    subway = load_stations(modes=["subway"])
+    assert len(subway) == 49
+    assert subway["station"].nunique() == 46
+    assert subway["station_id"].is_unique
+    assert {c[0] for c in subway["station_code"]} == {"N", "T", "H"}
+    assert subway.crs.to_epsg() == 4326
+
+
+def test_every_station_has_a_stable_id_and_mode():
+    stations = load_stations()
+    assert len(stations) == 106
+    assert stations["station_id"].is_unique
+    assert set(stations["mode"]) == {"subway", "tram", "jr"}
+    assert "国土数値情報" in stations.attrs["attribution"]
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="bus"):
+        load_stations(modes=["bus"])
+
+
+def test_subway_lines_are_osm_with_odbl_attribution():
+    lines = load_subway_lines()
+    assert len(lines) == 6
+    assert set(lines["ref"]) == {"N", "T", "H"}
+    assert lines["colour"].str.startswith("#").all()
+    assert "OpenStreetMap" in lines.attrs["attribution"] and "ODbL" in lines.attrs["licence"]
