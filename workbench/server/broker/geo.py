@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 
@@ -228,6 +229,29 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     dl = math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def haversine_many(origin: tuple[float, float], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Great-circle distances in metres from ``origin`` (lon, lat) to many points."""
+    lon, lat = origin
+    p1 = math.radians(lat)
+    p2 = np.radians(ys)
+    dl = np.radians(xs - lon)
+    a = np.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def points_match(flt: GeoFilter, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Exact predicate (not near) for many points; a boolean array."""
+    pts = shapely.points(xs, ys)
+    q = flt.geometry
+    if flt.georel == "coveredBy":
+        return shapely.covered_by(pts, q)
+    if flt.georel == "intersects":
+        return shapely.intersects(pts, q)
+    if flt.georel == "disjoint":
+        return shapely.disjoint(pts, q)
+    return shapely.equals(pts, q)
 
 
 def distance_m(flt: GeoFilter, geometry: dict[str, Any]) -> float:
