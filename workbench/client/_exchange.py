@@ -13,6 +13,7 @@ import httpx
 import pandas as pd
 
 from . import _catalog
+from ._auth import Credentials
 from ._cache import FrameCache, cache_key, default_cache_dir
 from ._config import resolve_settings
 from ._errors import (
@@ -22,7 +23,7 @@ from ._errors import (
     WorkbenchError,
 )
 from ._history import history_op, history_params, history_path
-from ._http import AsyncSession, Credentials, Operation, RetryPolicy, SyncSession, run_async
+from ._http import AsyncSession, Operation, RetryPolicy, SyncSession, run_async
 from ._http import run_sync as _run_sync
 from ._provenance import ProductRef, provenance
 from ._publish import publish_op

@@ -8,13 +8,15 @@ bounded pool, 4 by default) and reassembled in order.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pandas as pd
 
 from ..ngsi import entities_to_frame, query_geometry, to_geodataframe
+from ..ngsi._frames import FrameBuilder
 from ..ngsi._geometry import is_geometry
 from ._http import Batch, Operation, Request, Response, one
 from ._progress import progress_bar
@@ -113,42 +115,58 @@ def _total(response: Response) -> int | None:
     return int(value) if value is not None else None
 
 
-def fetch_entities_op(
-    ref: ProductRef, spec: QuerySpec, *, progress: bool
-) -> Operation[list[dict[str, Any]]]:
-    """Fetch every entity of ``spec`` (up to ``spec.limit``), pages in order."""
+def fetch_pages_op(
+    ref: ProductRef,
+    spec: QuerySpec,
+    *,
+    progress: bool,
+    on_page: Callable[[list[dict[str, Any]]], None],
+) -> Operation[int]:
+    """Fetch every entity of ``spec`` (up to ``spec.limit``); hand each page to ``on_page``
+    in order, as soon as it is decoded. Return the number of entities."""
     first_size = min(PAGE_SIZE, spec.limit) if spec.limit is not None else PAGE_SIZE
     (first,) = yield one(_page_request(ref, spec.params, offset=0, limit=first_size, count=True))
-    entities: list[dict[str, Any]] = first.json()
+    page = orjson.loads(first.content)
+    got = len(page)
+    on_page(page)
     total = _total(first)
-    wanted = total if spec.limit is None or total is None else min(total, spec.limit)
     if total is None:  # a broker that ignores options=count: page until a short page
-        while (
-            len(entities) % PAGE_SIZE == 0
-            and len(entities)
-            and (spec.limit is None or len(entities) < spec.limit)
-        ):
-            size = PAGE_SIZE if spec.limit is None else min(PAGE_SIZE, spec.limit - len(entities))
-            req = _page_request(ref, spec.params, offset=len(entities), limit=size, count=False)
-            (page,) = yield one(req)
-            batch = page.json()
-            if not batch:
+        while got and got % PAGE_SIZE == 0 and (spec.limit is None or got < spec.limit):
+            size = PAGE_SIZE if spec.limit is None else min(PAGE_SIZE, spec.limit - got)
+            req = _page_request(ref, spec.params, offset=got, limit=size, count=False)
+            (response,) = yield one(req)
+            page = orjson.loads(response.content)
+            if not page:
                 break
-            entities.extend(batch)
-        return entities
-    offsets = list(range(len(entities), wanted, PAGE_SIZE)) if len(entities) == first_size else []
+            got += len(page)
+            on_page(page)
+        return got
+    wanted = total if spec.limit is None else min(total, spec.limit)
+    offsets = list(range(got, wanted, PAGE_SIZE)) if got == first_size else []
     if not offsets:
-        return entities
+        return got
     requests = [
         _page_request(ref, spec.params, offset=o, limit=min(PAGE_SIZE, wanted - o), count=False)
         for o in offsets
     ]
+    sizes = {id(r): min(PAGE_SIZE, wanted - o) for r, o in zip(requests, offsets, strict=True)}
     with progress_bar(total=wanted, enabled=progress, unit="entities") as bar:
-        bar.update(len(entities))
-        sizes = {id(r): min(PAGE_SIZE, wanted - o) for r, o in zip(requests, offsets, strict=True)}
+        bar.update(got)
         responses = yield Batch(requests, on_response=lambda r: bar.update(sizes[id(r.request)]))
-    for response in responses:
-        entities.extend(response.json())
+    for i, response in enumerate(responses):
+        page = orjson.loads(response.content)
+        responses[i] = None  # free each body once decoded
+        got += len(page)
+        on_page(page)
+    return got
+
+
+def fetch_entities_op(
+    ref: ProductRef, spec: QuerySpec, *, progress: bool
+) -> Operation[list[dict[str, Any]]]:
+    """Fetch every entity of ``spec`` (up to ``spec.limit``) as decoded dicts, in order."""
+    entities: list[dict[str, Any]] = []
+    yield from fetch_pages_op(ref, spec, progress=progress, on_page=entities.extend)
     return entities
 
 
@@ -184,11 +202,10 @@ def frame_op(
 ) -> Operation[pd.DataFrame]:
     """Resolve the product, fetch all pages and build the frame with provenance."""
     ref = yield from exchange._resolve_op(spec.target)
-    entities = yield from fetch_entities_op(ref, spec, progress=progress)
-    attr_types = None if entities else (yield from attr_types_op(ref, spec))
-    frame = entities_to_frame(
-        entities, metadata=spec.metadata, flatten=spec.flatten, attr_types=attr_types
-    )
+    builder = FrameBuilder(metadata=spec.metadata)
+    n = yield from fetch_pages_op(ref, spec, progress=progress, on_page=builder.add)
+    attr_types = None if n else (yield from attr_types_op(ref, spec))
+    frame = builder.frame(flatten=spec.flatten, attr_types=attr_types)
     frame.attrs.update(
         provenance(
             url=exchange.url,

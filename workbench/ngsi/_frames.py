@@ -8,6 +8,7 @@ second.
 from __future__ import annotations
 
 import itertools
+from itertools import repeat
 from typing import Any
 
 import geopandas as gpd
@@ -47,29 +48,79 @@ def entities_to_frame(
         Columns ``id``, ``type`` (string dtype), then one column per attribute in order of
         first appearance; geo attributes hold shapely geometries (object dtype).
     """
-    columns: dict[str, Any] = {
-        "id": pd.array([e.get("id") for e in entities], dtype="string"),
-        "type": pd.array([e.get("type") for e in entities], dtype="string"),
-    }
-    seen = dict.fromkeys(itertools.chain.from_iterable(entities))
-    names = [n for n in seen if n not in _RESERVED]
-    if not entities and attr_types:
-        names = list(attr_types)
-    for name in names:
-        attrs = [e.get(name) for e in entities]
-        types = {a.get("type") for a in attrs if a is not None}
-        ngsi_type = common_type(types) if types else (attr_types or {}).get(name)
-        values = [None if a is None else a.get("value") for a in attrs]
-        if not entities:
-            columns[name] = pd.array([], dtype=dtype_for(ngsi_type))
-        else:
-            columns[name] = values_to_array(values, ngsi_type)
-        if flatten and ngsi_type not in GEO_TYPES and _all_dicts(values):
-            del columns[name]
-            columns.update(_flattened(name, values))
-        if metadata:
-            columns.update(_metadata_columns(name, attrs))
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(entities)), copy=False)
+    builder = FrameBuilder(metadata=metadata)
+    builder.add(entities)
+    return builder.frame(flatten=flatten, attr_types=attr_types)
+
+
+class FrameBuilder:
+    """Accumulates pages of entities as per-attribute value lists, then builds one frame.
+
+    Only the values are kept between pages (not the entity dicts), so memory stays close to
+    the size of the result; every step is a list comprehension or a C-level ``map``.
+    """
+
+    def __init__(self, *, metadata: bool = False) -> None:
+        self.metadata = metadata
+        self.n = 0
+        self.ids: list[Any] = []
+        self.types: list[Any] = []
+        self.values: dict[str, list[Any]] = {}
+        self.ngsi_types: dict[str, set[str]] = {}
+        self.metas: dict[str, list[Any]] = {}
+
+    def add(self, entities: list[dict[str, Any]]) -> None:
+        """Append a page of entities (normalized representation)."""
+        m = len(entities)
+        self.ids.extend(map(dict.get, entities, repeat("id")))
+        self.types.extend(map(dict.get, entities, repeat("type")))
+        names = [
+            n for n in dict.fromkeys(itertools.chain.from_iterable(entities)) if n not in _RESERVED
+        ]
+        for name in names:
+            attrs = list(map(dict.get, entities, repeat(name)))
+            if name not in self.values:
+                self.values[name] = [None] * self.n
+                self.ngsi_types[name] = set()
+                if self.metadata:
+                    self.metas[name] = [None] * self.n
+            self.ngsi_types[name].update({a.get("type") for a in attrs if a is not None})
+            self.values[name].extend([None if a is None else a.get("value") for a in attrs])
+            if self.metadata:
+                self.metas[name].extend([None if a is None else a.get("metadata") for a in attrs])
+        present = set(names)
+        for name, values in self.values.items():
+            if name not in present:
+                values.extend([None] * m)
+                if self.metadata:
+                    self.metas[name].extend([None] * m)
+        self.n += m
+
+    def frame(
+        self, *, flatten: bool = False, attr_types: dict[str, str] | None = None
+    ) -> pd.DataFrame:
+        """The typed DataFrame of everything added so far."""
+        columns: dict[str, Any] = {
+            "id": pd.array(self.ids, dtype="string"),
+            "type": pd.array(self.types, dtype="string"),
+        }
+        names = list(self.values)
+        if not self.n and attr_types:
+            names = list(attr_types)
+        for name in names:
+            types = self.ngsi_types.get(name, set()) - {None}
+            ngsi_type = common_type(types) if types else (attr_types or {}).get(name)
+            values = self.values.get(name, [])
+            if not self.n:
+                columns[name] = pd.array([], dtype=dtype_for(ngsi_type))
+            else:
+                columns[name] = values_to_array(values, ngsi_type)
+            if flatten and ngsi_type not in GEO_TYPES and _all_dicts(values):
+                del columns[name]
+                columns.update(_flattened(name, values))
+            if self.metadata and name in self.metas:
+                columns.update(_metadata_columns(name, self.metas[name]))
+        return pd.DataFrame(columns, index=pd.RangeIndex(self.n), copy=False)
 
 
 def _all_dicts(values: list[Any]) -> bool:
@@ -82,8 +133,8 @@ def _flattened(name: str, values: list[Any]) -> dict[str, Any]:
     return {f"{name}.{col}": flat[col].to_numpy() for col in flat.columns}
 
 
-def _metadata_columns(name: str, attrs: list[Any]) -> dict[str, Any]:
-    metas = [None if a is None else a.get("metadata") or None for a in attrs]
+def _metadata_columns(name: str, metas: list[Any]) -> dict[str, Any]:
+    metas = [m or None for m in metas]
     keys = dict.fromkeys(itertools.chain.from_iterable(m for m in metas if m))
     out = {}
     for key in keys:

@@ -81,7 +81,7 @@ def values_to_array(values: list[Any], ngsi_type: str | None) -> Any:
         if ngsi_type in DATETIME_TYPES:
             return _datetimes(values)
         if ngsi_type == "Boolean":
-            if not all(v is None or isinstance(v, bool) for v in values):
+            if not set(map(type, values)) <= {bool, type(None)}:
                 raise TypeError("non-boolean value")
             return pd.array(values, dtype="boolean")
         if ngsi_type in TEXT_TYPES:
@@ -96,17 +96,21 @@ def values_to_array(values: list[Any], ngsi_type: str | None) -> Any:
 
 
 def _numbers(values: list[Any], *, integer: bool) -> Any:
-    present = [v for v in values if v is not None]
-    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in present):
+    kinds = set(map(type, values)) - {type(None)}
+    if not kinds <= {int, float}:
         raise TypeError("non-numeric value")
-    if present and (integer or all(type(v) is int for v in present)):
-        if all(abs(v) < 2**63 for v in present):
+    if kinds and (integer or kinds == {int}):
+        try:
+            if None not in values:
+                return pd.array(np.array(values, dtype="int64"), dtype="Int64")
             return pd.array(values, dtype="Int64")
+        except OverflowError:
+            pass
     return np.array(values, dtype="float64")
 
 
 def _datetimes(values: list[Any]) -> Any:
-    if not all(v is None or isinstance(v, str) for v in values):
+    if not set(map(type, values)) <= {str, type(None)}:
         raise TypeError("non-string datetime")
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
     return parsed.astype(DATETIME_DTYPE).array
