@@ -19,11 +19,13 @@ from workbench.dashboards._server import (
     voila_command,
     voila_environment,
 )
+from workbench.dashboards._wards import load_wards
 
 __all__ = [
     "TEMPLATE_NAME",
     "figure_png",
     "footer_html",
+    "load_wards",
     "notice_html",
     "product_attributions",
     "public_exchange",

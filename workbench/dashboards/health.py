@@ -24,7 +24,11 @@ __all__ = [
     "age_band_table",
     "check_publishable",
     "normalise_health_table",
-    "plot_steps",
+    "headline",
+    "load_health_table",
+    "participants_by_month",
+    "plot_ward_panel",
+    "ward_states",
     "steps_by_month",
     "ward_values",
 ]
@@ -45,6 +49,7 @@ _ALIASES = {
     "stepsmean": "steps_mean",
     "pointsmean": "points_mean",
     "wardcode": "ward_code",
+    "wardid": "ward_code",
     "agegroup": "age_band",
     "ageband": "age_band",
     "status": "status",
@@ -180,26 +185,99 @@ def _band_order(bands: pd.Series) -> list[str]:
     return [*unique, TOTAL] if TOTAL in set(bands) else unique
 
 
-def plot_steps(
-    series: pd.DataFrame, *, month: str, title: str, width_in: float = 7.5
+def participants_by_month(table: pd.DataFrame, *, ward_code: str, age_band: str) -> pd.Series:
+    """Enrolled participants per month (missing where suppressed)."""
+    rows = table[
+        (table["ward_code"] == ward_code)
+        & (table["age_band"] == age_band)
+        & (table["status"] == "enrolled")
+    ]
+    return rows.set_index("month")["persons"].astype("Float64").astype("float64")
+
+
+def plot_ward_panel(
+    table: pd.DataFrame, *, ward_code: str, age_band: str, month: str, title: str
 ) -> bytes:
-    """Line chart of mean daily steps by month and status, the chosen month marked; PNG."""
-    fig, ax = plt.subplots(figsize=(width_in, 3.2))
-    x = pd.PeriodIndex(series.index, freq="M").to_timestamp()
+    """Two panels, PNG: enrolled participants by month (bars) and mean daily steps by status."""
+    steps = steps_by_month(table, ward_code=ward_code, age_band=age_band)
+    people = participants_by_month(table, ward_code=ward_code, age_band=age_band)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 4.6), sharex=True, height_ratios=[1, 1.6])
+    x = pd.PeriodIndex(steps.index, freq="M").to_timestamp()
+    px = pd.PeriodIndex(people.index, freq="M").to_timestamp()
+    top.bar(px, people.to_numpy(), width=25, color="#1b7837")
+    top.set_ylabel("participants")
+    top.set_title(title, fontsize=10)
     colours = {"enrolled": "#1b7837", "not_yet_enrolled": "#7fbf7b", "comparison": "#762a83"}
-    for status in series.columns:
-        ax.plot(x, series[status].to_numpy(), marker=".", lw=1.5, label=STATUS_LABELS[status],
-                color=colours.get(status))  # fmt: skip
-    if month in series.index:
-        ax.axvline(pd.Period(month, freq="M").to_timestamp(), color="#999", ls="--", lw=1)
-    ax.set_ylabel("mean daily steps")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
-    if series.isna().to_numpy().any():
-        ax.text(0.99, 0.02, "gaps: suppressed (fewer than 10 people)", ha="right",
-                va="bottom", transform=ax.transAxes, fontsize=7, color="#666")  # fmt: skip
+    for status in steps.columns:
+        bottom.plot(x, steps[status].to_numpy(), marker=".", lw=1.5,
+                    label=STATUS_LABELS[status], color=colours.get(status))  # fmt: skip
+    bottom.set_ylabel("mean daily steps")
+    bottom.legend(fontsize=7, loc="lower left")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        if month in steps.index:
+            ax.axvline(pd.Period(month, freq="M").to_timestamp(), color="#999", ls="--", lw=1)
+    if steps.isna().to_numpy().any() or people.isna().any():
+        bottom.text(0.99, 0.02, "gaps: suppressed (fewer than 10 people)", ha="right",
+                    va="bottom", transform=bottom.transAxes, fontsize=7, color="#666")  # fmt: skip
+    fig.autofmt_xdate()
     return figure_png(fig)
+
+
+def ward_states(
+    table: pd.DataFrame, ward_codes: list[str], *, status: str = "enrolled"
+) -> pd.DataFrame:
+    """Participants per ward (rows, in ``ward_codes`` order) for every ``month|age band``.
+
+    The columns are the map states of the dashboard; suppressed cells are missing.
+    """
+    rows = table[(table["status"] == status) & (table["ward_code"] != TOTAL)]
+    wide = rows.assign(state=rows["month"] + "|" + rows["age_band"]).pivot(
+        index="ward_code", columns="state", values="persons"
+    )
+    return wide.reindex(ward_codes).astype("Float64").astype("float64")
+
+
+def headline(table: pd.DataFrame, *, ward_code: str, age_band: str, month: str) -> dict:
+    """The selection's numbers: participants, their and non-participants' mean steps."""
+    rows = table[
+        (table["ward_code"] == ward_code)
+        & (table["age_band"] == age_band)
+        & (table["month"] == month)
+    ].set_index("status")
+
+    def value(status: str, column: str) -> float | None:
+        if status not in rows.index or bool(rows.at[status, "suppressed"]):
+            return None
+        v = rows.at[status, column]
+        return None if pd.isna(v) else float(v)
+
+    return {
+        "participants": value("enrolled", "persons"),
+        "participant_steps": value("enrolled", "steps_mean"),
+        "comparison_steps": value("comparison", "steps_mean"),
+        "everyone": value(TOTAL, "persons"),
+    }
+
+
+def load_health_table(exchange, product: str = "health-points-aggregate") -> pd.DataFrame:
+    """Read the open aggregate product through the client and return it normalised.
+
+    One entity per ward × age band × status (``wardId``, ``ageBand``, ``status``) with the
+    monthly cells as history (``personCount``, ``dailyStepsMean``, ``pointsMean``,
+    ``suppressed``); fetched one attribute at a time, which the history API pages fastest.
+    """
+    entity_type = "PhysicalActivityStatistics"
+    cells = exchange.entities(product, type=entity_type).to_pandas()
+    cells = cells[["id", "wardId", "ageBand", "status"]].rename(columns={"id": "entity_id"})
+    merged = None
+    for attr in ("personCount", "dailyStepsMean", "pointsMean", "suppressed"):
+        part = exchange.history(product, type=entity_type, attr=attr).reset_index()
+        part = part[["time", "entity_id", attr]]
+        merged = part if merged is None else merged.merge(part, on=["time", "entity_id"])
+    frame = merged.merge(cells, on="entity_id", how="inner")
+    frame["month"] = frame["time"].dt.strftime("%Y-%m")
+    return normalise_health_table(frame)
 
 
 def table_html(frame: pd.DataFrame) -> str:
