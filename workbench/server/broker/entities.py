@@ -186,7 +186,10 @@ def normalize_attr(name: str, raw: Any, *, key_values: bool = False) -> dict[str
             raise bad_request(f"unrecognized property for context attribute: {key!r}")
         value = raw.get("value")
         atype = raw.get("type")
-        atype = infer_type(value) if atype is None or atype == "" else check_name(atype, "type")
+        if atype is None or atype == "":
+            atype = infer_type(value)
+        elif atype not in _VALID_NAMES:
+            check_name(atype, "type")
         md = raw.get("metadata")
         metadata = normalize_metadata(md) if md else {}
     if atype in _DATE_TYPES:
@@ -206,10 +209,12 @@ def normalize_attrs(raw: Any, *, key_values: bool = False) -> dict[str, dict[str
     if not isinstance(raw, dict):
         raise parse_error("the payload must be a JSON object")
     out: dict[str, dict[str, Any]] = {}
+    valid = _VALID_NAMES
     for name, value in raw.items():
-        if name in ("id", "type"):
-            raise bad_request(f"{name!r} is not allowed as an attribute name here")
-        check_name(name, "attribute name")
+        if name not in valid:
+            if name in ("id", "type"):
+                raise bad_request(f"{name!r} is not allowed as an attribute name here")
+            check_name(name, "attribute name")
         if name in BUILTIN_ATTRS:
             continue  # built-ins are read-only, Orion ignores them in writes
         out[name] = normalize_attr(name, value, key_values=key_values)

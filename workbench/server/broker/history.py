@@ -29,30 +29,35 @@ def _as_time(value: Any) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-def points(
-    service_path: str,
-    entity_id: str,
-    entity_type: str,
-    attrs: Mapping[str, dict[str, Any]],
-    now_iso: str,
-) -> list[HistoryPoint]:
+def points(service_path: str, entity_id: str, entity_type: str,
+           attrs: Mapping[str, dict[str, Any]], now_iso: str) -> list[HistoryPoint]:
     """History points for one write of ``attrs`` (grouped by time index)."""
     ts = None
     for key in ("TimeInstant", "dateObserved"):
         a = attrs.get(key)
         if a is not None:
-            ts = _as_time(a["value"])
+            # DateTime values are already normalised; anything else is parsed
+            ts = a["value"] if a["type"] == "DateTime" else _as_time(a["value"])
             if ts:
                 break
     ts = ts or now_iso
-    groups: dict[str, dict[str, Any]] = {}
+    values: dict[str, Any] = {}
+    extra: list[HistoryPoint] = []
     for name, a in attrs.items():
         md = a["metadata"]
-        t = ts
         if md and "TimeInstant" in md:
             t = _as_time(md["TimeInstant"].get("value")) or ts
-        groups.setdefault(t, {})[name] = a["value"]
-    return [HistoryPoint(service_path, entity_id, entity_type, t, v) for t, v in groups.items()]
+            if t != ts:
+                extra.append(HistoryPoint(service_path, entity_id, entity_type, t,
+                                          {name: a["value"]}))
+                continue
+        values[name] = a["value"]
+    if not extra:
+        return [HistoryPoint(service_path, entity_id, entity_type, ts, values)]
+    merged: dict[str, dict[str, Any]] = {ts: values} if values else {}
+    for p in extra:
+        merged.setdefault(p.ts, {}).update(p.values)
+    return [HistoryPoint(service_path, entity_id, entity_type, t, v) for t, v in merged.items()]
 
 
 def _query(params: Mapping[str, str], scopes: list[PathScope], **kw: Any) -> HistoryQuery:

@@ -19,7 +19,7 @@ from .query import QuerySpec
 from .tenancy import PathScope
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HistoryPoint:
     """Values of some attributes of one entity at one time index (``ts``, ISO text)."""
 
