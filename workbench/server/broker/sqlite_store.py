@@ -130,6 +130,7 @@ class _Sql:
 # ``x BETWEEN a AND b`` evaluates x once and, because SQLite orders numbers before text,
 # doubles as a type guard (a number never lies between two strings, and vice versa).
 _INF = float("inf")
+_NOT_BOOL = "json_type(e.attrs, ?) NOT IN ('true', 'false')"
 
 
 def _after(v: float) -> float:
@@ -155,7 +156,11 @@ def _member_pred(lit: Literal, params: list[Any]) -> str:
 def _range_pred(c: Condition, p: str, params: list[Any]) -> str:
     low, high = c.range  # type: ignore[misc]
     params += [p, low.value, high.value]
-    return "(e.attrs ->> ?) BETWEEN ? AND ?"
+    if low.kind == "number":
+        params.append(p)
+        return f"((e.attrs ->> ?) BETWEEN ? AND ? AND {_NOT_BOOL})"
+    params.append(p)
+    return "((e.attrs ->> ?) BETWEEN ? AND ? AND json_type(e.attrs, ?) = 'text')"
 
 
 def _probe(lit: Literal) -> str:
@@ -236,16 +241,21 @@ def condition_sql(c: Condition, sql: _Sql) -> None:
         if lit.kind == "number":
             low, high = {"gt": (_after(v), _INF), "ge": (v, _INF),
                          "lt": (-_INF, _before(v)), "le": (-_INF, v)}[c.op]
-            sql.add("(e.attrs ->> ?) BETWEEN ? AND ?", p, low, high)
+            # ->> reads true/false as 1/0: the type check runs only on rows that passed
+            sql.add("((e.attrs ->> ?) BETWEEN ? AND ? AND json_type(e.attrs, ?) "
+                    "NOT IN ('true', 'false'))", p, low, high, p)
         elif lit.kind in ("string", "date"):
-            # '' is the smallest text: the lower bound keeps numbers out
+            # '' is the smallest text: the lower bound keeps numbers out; the type check
+            # (objects and arrays read as JSON text) runs only on rows that passed
+            text = "json_type(e.attrs, ?) = 'text'"
             if c.op in ("gt", "ge"):
-                sql.add(f"(e.attrs ->> ?) {'>' if c.op == 'gt' else '>='} ?", p, v)
+                sql.add(f"((e.attrs ->> ?) {'>' if c.op == 'gt' else '>='} ? AND {text})",
+                        p, v, p)
             elif c.op == "le":
-                sql.add("(e.attrs ->> ?) BETWEEN '' AND ?", p, v)
+                sql.add(f"((e.attrs ->> ?) BETWEEN '' AND ? AND {text})", p, v, p)
             else:
-                sql.add("((e.attrs ->> ?) BETWEEN '' AND ? AND (e.attrs ->> ?) != ?)",
-                        p, v, p, v)
+                sql.add(f"((e.attrs ->> ?) BETWEEN '' AND ? AND (e.attrs ->> ?) != ? AND {text})",
+                        p, v, p, v, p)
         else:
             raise bad_request(f"invalid query: cannot compare with {lit.kind} using {c.op}")
 
