@@ -213,3 +213,21 @@ def test_errors_say_what_to_do():
             count_column="n",
             dimensions=["ward"],
         )
+
+
+def test_dimension_without_totals_protects_every_slice():
+    for seed in range(15):
+        frame, dims = _random_table(seed, 3)
+        out = suppress_small_cells(frame, count_column="n", dimensions=dims, no_total=["d2"])
+        assert TOTAL not in set(out["d2"])
+        assert len(out) == len(frame) // frame["d0"].nunique() // frame["d1"].nunique() * (
+            (frame["d0"].nunique() + 1) * (frame["d1"].nunique() + 1)
+        )
+        published = out["n"].dropna()
+        assert not ((published > 0) & (published < 10)).any()
+        for _, one_slice in out.groupby("d2"):
+            table = one_slice.drop(columns="d2").reset_index(drop=True)
+            assert _single_equation_recoveries(table, ["d0", "d1"]) == []
+            assert _rank_recoverable(table, ["d0", "d1"]) == 0
+        found = find_recoverable_cells(out, count_column="n", dimensions=dims, no_total=["d2"])
+        assert found.empty

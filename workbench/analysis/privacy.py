@@ -36,7 +36,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 import scipy.sparse
 import scipy.sparse.csgraph
 
@@ -58,10 +57,11 @@ def suppress_small_cells(
     margins: bool = True,
     total_label: str = "All",
     levels: Mapping[str, Sequence] | None = None,
+    no_total: Sequence[str] = (),
     zeros_are_safe: bool = True,
     flag_column: str = "suppressed",
     reason_column: str = "suppression",
-    max_audit_cells: int = 20_000,
+    max_audit_cells: int = 6_000,
 ) -> pd.DataFrame:
     """Suppress small cells of a count table, with complementary suppression.
 
@@ -94,12 +94,16 @@ def suppress_small_cells(
     levels : mapping of str to sequence, optional
         The full list of categories of some dimensions (all ten wards, all months), in
         display order. Defaults to the categories present (categorical order, else sorted).
+    no_total : sequence of str, default ()
+        Dimensions whose totals are neither published nor meaningful, e.g. ``month`` when
+        cells count people per month (a sum over months counts person-months). They get no
+        total rows and no protection along them; every slice (one month) is a protected table.
     zeros_are_safe : bool, default True
         Publish zero cells (they are not about anyone). With ``False`` they are suppressed.
     flag_column, reason_column : str
         Names of the added columns: a boolean flag and ``"primary"`` / ``"complementary"``
         (missing when published).
-    max_audit_cells : int, default 20000
+    max_audit_cells : int, default 6000
         Largest connected group of hidden cells for the exact linear-algebra audit; larger
         groups raise rather than publish an unaudited table.
 
@@ -143,6 +147,10 @@ def suppress_small_cells(
     aggregations = _value_aggregations(value_columns)
     _validate(frame, count_column, dimensions, aggregations, threshold)
     dim_levels = [_levels_of(frame, d, (levels or {}).get(d)) for d in dimensions]
+    unknown = sorted(set(no_total) - set(dimensions))
+    if unknown:
+        raise ValueError(f"no_total names {unknown}, which are not among dimensions {dimensions}")
+    axes = tuple(k for k, d in enumerate(dimensions) if d not in set(no_total))
     for d, values in zip(dimensions, dim_levels, strict=True):
         if total_label in values:
             raise ValueError(
@@ -151,10 +159,10 @@ def suppress_small_cells(
             )
 
     counts, sums = _to_arrays(frame, count_column, dimensions, dim_levels, aggregations)
-    counts, sums = _add_margins(counts), {c: _add_margins(s) for c, s in sums.items()}
+    counts, sums = _add_margins(counts, axes), {c: _add_margins(s, axes) for c, s in sums.items()}
 
     primary = (counts < threshold) if not zeros_are_safe else (counts > 0) & (counts < threshold)
-    hidden = _complementary_suppression(counts, primary.copy(), max_audit_cells)
+    hidden = _complementary_suppression(counts, primary.copy(), axes, max_audit_cells)
 
     return _to_frame(
         counts=counts,
@@ -164,6 +172,7 @@ def suppress_small_cells(
         hidden=hidden,
         dimensions=dimensions,
         dim_levels=dim_levels,
+        axes=axes,
         count_column=count_column,
         margins=margins,
         total_label=total_label,
@@ -178,6 +187,7 @@ def find_recoverable_cells(
     count_column: str,
     dimensions: Sequence[str],
     total_label: str = "All",
+    no_total: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Return the hidden cells of a published table that its totals determine exactly.
 
@@ -198,6 +208,8 @@ def find_recoverable_cells(
         The table's dimensions.
     total_label : str, default "All"
         Label of the total category.
+    no_total : sequence of str, default ()
+        Dimensions without totals (as in :func:`suppress_small_cells`).
 
     Returns
     -------
@@ -209,6 +221,9 @@ def find_recoverable_cells(
     for d in dimensions:
         values = pd.unique(table[d])
         inner = [v for v in values if not (isinstance(v, str) and v == total_label)]
+        if d in set(no_total):
+            dim_levels.append(inner)
+            continue
         if len(inner) == len(values):
             raise ValueError(
                 f"dimension {d!r} has no {total_label!r} total rows; pass the table with its "
@@ -219,7 +234,8 @@ def find_recoverable_cells(
     positions = _positions(table, dimensions, dim_levels)
     hidden = np.zeros(shape, dtype=bool)
     hidden[positions] = table[count_column].isna().to_numpy()
-    determined = _determined_hidden_cells(hidden, max_cells=None)
+    axes = tuple(k for k, d in enumerate(dimensions) if d not in set(no_total))
+    determined = _determined_hidden_cells(hidden, axes, max_cells=None)
     is_determined = determined[positions]
     return table[is_determined]
 
@@ -330,11 +346,13 @@ def _to_arrays(
     return counts, sums
 
 
-def _add_margins(interior: np.ndarray) -> np.ndarray:
-    """Pad each axis by one and fill the totals (the last index) along every axis."""
-    out = np.zeros(tuple(n + 1 for n in interior.shape), dtype=interior.dtype)
+def _add_margins(interior: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Pad each of ``axes`` by one and fill the totals (the last index) along it."""
+    shape = tuple(n + (k in axes) for k, n in enumerate(interior.shape))
+    out = np.zeros(shape, dtype=interior.dtype)
     out[tuple(slice(0, n) for n in interior.shape)] = interior
-    for axis, n in enumerate(interior.shape):
+    for axis in axes:
+        n = interior.shape[axis]
         inner = [slice(None)] * out.ndim
         inner[axis] = slice(0, n)
         total = [slice(None)] * out.ndim
@@ -347,31 +365,31 @@ def _add_margins(interior: np.ndarray) -> np.ndarray:
 
 
 def _complementary_suppression(
-    counts: np.ndarray, hidden: np.ndarray, max_audit_cells: int
+    counts: np.ndarray, hidden: np.ndarray, axes: tuple[int, ...], max_audit_cells: int
 ) -> np.ndarray:
     while True:
-        _close_lines(counts, hidden)
-        determined = _determined_hidden_cells(hidden, max_cells=max_audit_cells)
+        _close_lines(counts, hidden, axes)
+        determined = _determined_hidden_cells(hidden, axes, max_cells=max_audit_cells)
         if not determined.any():
             return hidden
         # Give one determined cell a fresh complement in one of its lines, then re-close.
         cell = tuple(int(i) for i in np.argwhere(determined)[0])
-        if not _add_complement_near(counts, hidden, cell):
+        if not _add_complement_near(counts, hidden, cell, axes):
             return hidden  # everything in reach is already hidden
 
 
-def _close_lines(counts: np.ndarray, hidden: np.ndarray) -> None:
+def _close_lines(counts: np.ndarray, hidden: np.ndarray, axes: tuple[int, ...]) -> None:
     """Suppress complements until no line along any axis holds exactly one hidden cell."""
     changed = True
     while changed:
         changed = False
-        for axis in range(counts.ndim):
+        for axis in axes:
             singles = np.argwhere(hidden.sum(axis=axis) == 1)
             for other in singles:
                 line = _line_index(other, axis)
                 if hidden[line].sum() != 1:
                     continue  # fixed meanwhile by another complement
-                choice = _best_complement(counts, hidden, line, axis)
+                choice = _best_complement(counts, hidden, line, axis, axes)
                 if choice is None:
                     continue
                 hidden[choice] = True
@@ -385,7 +403,7 @@ def _line_index(other: np.ndarray, axis: int) -> tuple:
 
 
 def _best_complement(
-    counts: np.ndarray, hidden: np.ndarray, line: tuple, axis: int
+    counts: np.ndarray, hidden: np.ndarray, line: tuple, axis: int, axes: tuple[int, ...]
 ) -> tuple | None:
     """Pick the cheapest visible cell of a line to hide.
 
@@ -399,7 +417,7 @@ def _best_complement(
         cell[axis] = int(position)
         cell = tuple(cell)
         opened = 0
-        for other_axis in range(counts.ndim):
+        for other_axis in axes:
             if other_axis == axis:
                 continue
             through = list(cell)
@@ -412,12 +430,14 @@ def _best_complement(
     return best_cell
 
 
-def _add_complement_near(counts: np.ndarray, hidden: np.ndarray, cell: tuple) -> bool:
+def _add_complement_near(
+    counts: np.ndarray, hidden: np.ndarray, cell: tuple, axes: tuple[int, ...]
+) -> bool:
     candidates = []
-    for axis in range(counts.ndim):
+    for axis in axes:
         line = list(cell)
         line[axis] = slice(None)
-        choice = _best_complement(counts, hidden, tuple(line), axis)
+        choice = _best_complement(counts, hidden, tuple(line), axis, axes)
         if choice is not None:
             candidates.append((counts[choice] == 0, int(counts[choice]), choice))
     if not candidates:
@@ -426,7 +446,9 @@ def _add_complement_near(counts: np.ndarray, hidden: np.ndarray, cell: tuple) ->
     return True
 
 
-def _determined_hidden_cells(hidden: np.ndarray, *, max_cells: int | None) -> np.ndarray:
+def _determined_hidden_cells(
+    hidden: np.ndarray, axes: tuple[int, ...], *, max_cells: int | None
+) -> np.ndarray:
     """Hidden cells whose value the line equations (cells = total) determine."""
     determined = np.zeros(hidden.shape, dtype=bool)
     cells = np.argwhere(hidden)
@@ -437,7 +459,7 @@ def _determined_hidden_cells(hidden: np.ndarray, *, max_cells: int | None) -> np
 
     rows, cols, coefficients = [], [], []
     n_equations = 0
-    for axis in range(hidden.ndim):
+    for axis in axes:
         size = hidden.shape[axis]
         for other in np.argwhere(hidden.sum(axis=axis) > 0):
             line = _line_index(other, axis)
@@ -459,12 +481,24 @@ def _determined_hidden_cells(hidden: np.ndarray, *, max_cells: int | None) -> np
                 f"(max_audit_cells={max_cells}); publish a coarser table or raise the limit"
             )
         sub = system[:, members]
-        sub = sub[np.flatnonzero(np.diff(sub.indptr))]
-        null = scipy.linalg.null_space(sub.toarray())
-        fixed = np.linalg.norm(null, axis=1) < 1e-9 if null.size else np.ones(len(members), bool)
+        fixed = _in_row_space(sub)
         for member in members[fixed]:
             determined[tuple(cells[member])] = True
     return determined
+
+
+def _in_row_space(system: scipy.sparse.csr_matrix) -> np.ndarray:
+    """For each unknown j: is the unit vector e_j a combination of the equations' rows?
+
+    The row space is spanned by the eigenvectors of the Gram matrix A^T A with non-zero
+    eigenvalues; e_j lies in it exactly when its projection there has length one.
+    """
+    gram = (system.T @ system).toarray()
+    values, vectors = np.linalg.eigh(gram)
+    tol = max(values.max(), 1.0) * 1e-9 * len(values)
+    basis = vectors[:, values > tol]
+    projected = (basis**2).sum(axis=1)
+    return projected > 1 - 1e-6
 
 
 # --------------------------------------------------------------------------- output
@@ -479,13 +513,16 @@ def _to_frame(
     hidden: np.ndarray,
     dimensions: list[str],
     dim_levels: list[list],
+    axes: tuple[int, ...],
     count_column: str,
     margins: bool,
     total_label: str,
     flag_column: str,
     reason_column: str,
 ) -> pd.DataFrame:
-    labels = [[*values, total_label] for values in dim_levels]
+    labels = [
+        [*values, total_label] if k in axes else list(values) for k, values in enumerate(dim_levels)
+    ]
     combos = list(itertools.product(*labels))
     out = pd.DataFrame(combos, columns=dimensions)
     for d, values in zip(dimensions, dim_levels, strict=True):

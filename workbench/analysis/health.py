@@ -1,0 +1,437 @@
+"""Health-point programme analyses: participation, step trajectories, programme effects.
+
+Works on the person-level records of the (synthetic) health-point product, with the column
+names of :mod:`workbench.datasets.health_points` by default (``person_id``, ``group``
+(``participant`` / ``comparison``), ``age_band``, ``sex``, ``ward_code``, ``enrolled_on``,
+``month``, ``steps_mean``, ...); every name is a parameter.
+
+Privacy: every table these functions return is an aggregate that has passed through
+:func:`workbench.analysis.privacy.suppress_small_cells` (cells under ``threshold`` people
+hidden, with complementary suppression). Effect estimates are single numbers over large
+groups; they refuse groups smaller than ``threshold``. Person-level frames go in, never out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from workbench.analysis.effects import (
+    EffectEstimate,
+    compare_groups,
+    difference_in_differences,
+    event_study,
+    match_on_pre_period,
+)
+from workbench.analysis.privacy import suppress_small_cells
+
+__all__ = [
+    "naive_comparison",
+    "participation",
+    "programme_effect",
+    "programme_event_study",
+    "programme_panel",
+    "step_trajectories",
+    "steps_by_month",
+]
+
+
+def participation(
+    people: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("ward_code", "age_band"),
+    group_column: str = "group",
+    participant_value: str = "participant",
+    population: pd.DataFrame | None = None,
+    population_column: str = "population",
+    levels: dict | None = None,
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Participants by ward and age band (or any ``by``), suppressed, with rates.
+
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        One row per person.
+    by : sequence of str, default ("ward_code", "age_band")
+        Dimensions of the table; totals (``"All"``) are added along each.
+    group_column, participant_value : str
+        Which people are participants.
+    population : pandas.DataFrame, optional
+        Residents per cell (public statistics) with the ``by`` columns and
+        ``population_column``; adds ``participants_per_1000`` (hidden where the count is).
+    levels : dict, optional
+        Full category lists per dimension (e.g. all ten wards), see
+        :func:`~workbench.analysis.privacy.suppress_small_cells`.
+    threshold : int, default 10
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``participants`` (``Int64``, ``<NA>`` where suppressed),
+        ``participants_per_1000`` (with ``population``), ``suppressed``, ``suppression``.
+    """
+    by = list(by)
+    _require(people, [*by, group_column], "people")
+    is_participant = people[group_column] == participant_value
+    cells = (
+        people[is_participant]
+        .groupby(by, observed=True)
+        .size()
+        .rename("participants")
+        .reset_index()
+    )
+    table = suppress_small_cells(
+        cells,
+        count_column="participants",
+        dimensions=by,
+        threshold=threshold,
+        levels=_levels(people, by, levels),
+    )
+    if population is not None:
+        _require(population, [*by, population_column], "population")
+        totals = _population_with_margins(population, by, population_column)
+        keys = table[by].astype(str)
+        table = table.join(keys.merge(totals, on=by, how="left")[[population_column]])
+        rate = table["participants"].astype("Float64") * 1000 / table[population_column]
+        table["participants_per_1000"] = rate
+    return table
+
+
+def steps_by_month(
+    person_months: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("group",),
+    month_column: str = "month",
+    steps_column: str = "steps_mean",
+    unit_column: str = "person_id",
+    levels: dict | None = None,
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Mean daily steps by calendar month and ``by`` (group, ward, age band), suppressed.
+
+    Each cell counts the people with steps that month (``persons``) and averages their
+    monthly means. Months have no total (a sum over months counts person-months), so each
+    month is protected as its own table.
+
+    Parameters
+    ----------
+    person_months : pandas.DataFrame
+        One row per person and month (e.g. ``health_points.person_months(result)``).
+    by : sequence of str, default ("group",)
+        Other dimensions, each with totals.
+    month_column, steps_column, unit_column : str
+    levels : dict, optional
+    threshold : int, default 10
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month``, the ``by`` columns, ``persons``, ``steps_mean``, ``suppressed``,
+        ``suppression``.
+    """
+    by = list(by)
+    _require(person_months, [month_column, steps_column, unit_column, *by], "person_months")
+    rows = person_months.dropna(subset=[steps_column])
+    cells = _person_cells(rows, [month_column, *by], steps_column, unit_column)
+    return suppress_small_cells(
+        cells,
+        count_column="persons",
+        dimensions=[month_column, *by],
+        threshold=threshold,
+        value_columns={"steps_mean": "mean"},
+        levels=_levels(rows, by, levels),
+        no_total=[month_column],
+    )
+
+
+def step_trajectories(
+    person_months: pd.DataFrame,
+    *,
+    enrolled_on_column: str = "enrolled_on",
+    month_column: str = "month",
+    steps_column: str = "steps_mean",
+    unit_column: str = "person_id",
+    by: Sequence[str] = (),
+    window: tuple[int, int] = (-12, 12),
+    levels: dict | None = None,
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Participants' mean daily steps by month relative to enrolment, suppressed.
+
+    Month 0 is the month of enrolment, -1 the month before. Only people with an enrolment
+    date count. A rise at 0 that stays is the programme's signature, but it is not an
+    effect: seasons and trends move too (compare :func:`programme_event_study`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``months_since_enrolment``, the ``by`` columns, ``persons``, ``steps_mean``,
+        ``suppressed``, ``suppression``.
+    """
+    by = list(by)
+    needed = [enrolled_on_column, month_column, steps_column, unit_column, *by]
+    _require(person_months, needed, "person_months")
+    rows = person_months.dropna(subset=[steps_column, enrolled_on_column]).copy()
+    rows["months_since_enrolment"] = _months_between(rows[enrolled_on_column], rows[month_column])
+    low, high = window
+    rows = rows[rows["months_since_enrolment"].between(low, high)]
+    cells = _person_cells(rows, ["months_since_enrolment", *by], steps_column, unit_column)
+    return suppress_small_cells(
+        cells,
+        count_column="persons",
+        dimensions=["months_since_enrolment", *by],
+        threshold=threshold,
+        value_columns={"steps_mean": "mean"},
+        levels={"months_since_enrolment": list(range(low, high + 1)), **_levels(rows, by, levels)},
+        no_total=["months_since_enrolment"],
+    )
+
+
+def naive_comparison(
+    person_months: pd.DataFrame,
+    *,
+    after: str | pd.Timestamp,
+    group_column: str = "group",
+    participant_value: str = "participant",
+    month_column: str = "month",
+    steps_column: str = "steps_mean",
+    unit_column: str = "person_id",
+    threshold: int = 10,
+) -> EffectEstimate:
+    """Participants' minus non-participants' mean daily steps from ``after`` on.
+
+    The headline comparison, and biased: people who already walk more join. Shown beside
+    :func:`programme_effect` to make the point.
+
+    Parameters
+    ----------
+    after : str or Timestamp
+        First month compared (once everyone has enrolled).
+
+    Raises
+    ------
+    ValueError
+        If either group has fewer than ``threshold`` people.
+    """
+    needed = [group_column, month_column, steps_column, unit_column]
+    _require(person_months, needed, "person_months")
+    rows = person_months[pd.to_datetime(person_months[month_column]) >= pd.Timestamp(after)]
+    per_person = rows.groupby(unit_column).agg(
+        steps=(steps_column, "mean"), group=(group_column, "first")
+    )
+    sizes = per_person["group"].eq(participant_value).value_counts()
+    if sizes.reindex([True, False]).fillna(0).min() < threshold:
+        raise ValueError(
+            f"each group needs at least {threshold} people to publish a comparison; "
+            f"got {sizes.to_dict()}"
+        )
+    return compare_groups(
+        per_person, outcome="steps", group="group", treated_value=participant_value
+    )
+
+
+def programme_panel(
+    person_months: pd.DataFrame,
+    *,
+    group_column: str = "group",
+    participant_value: str = "participant",
+    enrolled_on_column: str = "enrolled_on",
+    month_column: str = "month",
+    steps_column: str = "steps_mean",
+    unit_column: str = "person_id",
+    pre_end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Add the columns a DiD / event study of the programme needs.
+
+    Adds ``participant`` (bool), ``post`` (the person had enrolled by the start of the
+    month), ``months_since_enrolment`` (missing for non-participants), ``pre`` (the month
+    is before ``pre_end``, default the first enrolment: the common window used for
+    matching) and ``period`` (integer month index). Rows without steps are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A person-level frame (not for publication).
+    """
+    needed = [group_column, enrolled_on_column, month_column, steps_column, unit_column]
+    _require(person_months, needed, "person_months")
+    panel = person_months.dropna(subset=[steps_column]).copy()
+    month = pd.to_datetime(panel[month_column])
+    enrolled_on = pd.to_datetime(panel[enrolled_on_column])
+    panel["participant"] = (panel[group_column] == participant_value).to_numpy(dtype=bool)
+    since = _months_between(enrolled_on, month)
+    panel["months_since_enrolment"] = since.where(panel["participant"])
+    panel["post"] = (panel["months_since_enrolment"] >= 0).fillna(False).astype(bool)
+    cutoff = pd.Timestamp(pre_end) if pre_end is not None else enrolled_on.min()
+    if pd.isna(cutoff):
+        raise ValueError("no enrolment dates: nobody took part")
+    panel["pre"] = (month < cutoff).to_numpy()
+    panel["period"] = month.dt.year * 12 + month.dt.month
+    return panel
+
+
+def programme_effect(
+    panel: pd.DataFrame,
+    *,
+    matching: str | None = "ipw",
+    outcome: str = "steps_mean",
+    unit_column: str = "person_id",
+    covariates: Sequence[str] = (),
+    threshold: int = 10,
+    confidence: float = 0.95,
+) -> EffectEstimate:
+    """The programme's effect on daily steps: DiD with person and month effects.
+
+    With ``matching`` ("ipw" or "nearest") non-participants are weighted to look like
+    participants on their pre-period steps (and ``covariates`` such as ``age_band``)
+    before the difference-in-differences; ``None`` gives plain two-way fixed effects.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        From :func:`programme_panel`.
+
+    Returns
+    -------
+    EffectEstimate
+        Steps a day, standard errors clustered by person.
+    """
+    _check_groups(panel, unit_column, threshold)
+    weights = None
+    if matching is not None:
+        weights = match_on_pre_period(
+            panel,
+            outcome=outcome,
+            unit=unit_column,
+            treated="participant",
+            pre="pre",
+            covariates=covariates,
+            method=matching,
+        )["weight"]
+    return difference_in_differences(
+        panel,
+        outcome=outcome,
+        treated="participant",
+        post="post",
+        unit=unit_column,
+        time="period",
+        weights=weights,
+        confidence=confidence,
+    )
+
+
+def programme_event_study(
+    panel: pd.DataFrame,
+    *,
+    matching: str | None = "ipw",
+    outcome: str = "steps_mean",
+    unit_column: str = "person_id",
+    window: tuple[int, int] = (-6, 12),
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Effect by month since enrolment (event study), optionally matched on the pre-period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per month since enrolment (see :func:`~workbench.analysis.effects.event_study`);
+        months with fewer than ``threshold`` participants are dropped.
+    """
+    _check_groups(panel, unit_column, threshold)
+    weights = None
+    if matching is not None:
+        weights = match_on_pre_period(
+            panel,
+            outcome=outcome,
+            unit=unit_column,
+            treated="participant",
+            pre="pre",
+            method=matching,
+        )["weight"]
+    study = event_study(
+        panel,
+        outcome=outcome,
+        unit=unit_column,
+        time="period",
+        event_time="months_since_enrolment",
+        window=window,
+        weights=weights,
+    )
+    return study[study["n"] >= threshold].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} lacks columns {missing} (it has {list(frame.columns)}); pass the matching "
+            "*_column= names"
+        )
+
+
+def _levels(frame: pd.DataFrame, by: Sequence[str], given: dict | None) -> dict:
+    out = {}
+    for column in by:
+        if given and column in given:
+            out[column] = list(given[column])
+        elif isinstance(frame[column].dtype, pd.CategoricalDtype):
+            out[column] = list(frame[column].cat.categories)
+    return out
+
+
+def _person_cells(
+    rows: pd.DataFrame, dims: list[str], steps_column: str, unit_column: str
+) -> pd.DataFrame:
+    return (
+        rows.groupby(dims, observed=True)
+        .agg(persons=(unit_column, "nunique"), steps_mean=(steps_column, "mean"))
+        .reset_index()
+    )
+
+
+def _months_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    start, end = pd.to_datetime(start), pd.to_datetime(end)
+    months = (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
+    return months.astype("Float64").astype(float)
+
+
+def _population_with_margins(population: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
+    """Population per cell plus every total, labelled "All" like the suppressed table."""
+    parts = []
+    for keep in _subsets(by):
+        if keep:
+            grouped = population.groupby(list(keep), observed=True)[column].sum().reset_index()
+        else:
+            grouped = pd.DataFrame({column: [population[column].sum()]})
+        for d in by:
+            if d not in keep:
+                grouped[d] = "All"
+        parts.append(grouped)
+    out = pd.concat(parts, ignore_index=True)
+    for d in by:
+        out[d] = out[d].astype(str)
+    return out[[*by, column]]
+
+
+def _subsets(items: list[str]) -> list[tuple[str, ...]]:
+    from itertools import combinations
+
+    return [c for k in range(len(items), -1, -1) for c in combinations(items, k)]
+
+
+def _check_groups(panel: pd.DataFrame, unit_column: str, threshold: int) -> None:
+    for column in ("participant", "post", "pre", "period"):
+        if column not in panel.columns:
+            raise ValueError(f"panel lacks {column!r}: build it with programme_panel()")
+    people = panel.groupby(unit_column)["participant"].first()
+    counts = people.value_counts()
+    if counts.reindex([True, False]).fillna(0).min() < threshold:
+        raise ValueError(
+            f"each group needs at least {threshold} people for a publishable estimate; "
+            f"got {counts.to_dict()}"
+        )
