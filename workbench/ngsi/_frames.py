@@ -84,8 +84,12 @@ class FrameBuilder:
                 self.ngsi_types[name] = set()
                 if self.metadata:
                     self.metas[name] = [None] * self.n
-            self.ngsi_types[name].update({a.get("type") for a in attrs if a is not None})
-            self.values[name].extend([None if a is None else a.get("value") for a in attrs])
+            if None in attrs:
+                self.ngsi_types[name].update({a.get("type") for a in attrs if a is not None})
+                self.values[name].extend([None if a is None else a.get("value") for a in attrs])
+            else:  # every entity has the attribute: C-level map, no Python loop
+                self.ngsi_types[name].update(map(dict.get, attrs, repeat("type")))
+                self.values[name].extend(map(dict.get, attrs, repeat("value")))
             if self.metadata:
                 self.metas[name].extend([None if a is None else a.get("metadata") for a in attrs])
         present = set(names)
