@@ -91,7 +91,13 @@ def test_query_needs_a_subscription_then_works_with_provenance(exchange):
     assert attrs["exchange_url"] == exchange.url and attrs["product"] == "bus-stops"
     assert attrs["licence"] == "CC BY 4.0" and attrs["attribution"] == "City of Sapporo"
     assert attrs["terms_version"] == "1" and attrs["entity_count"] == 1200
-    assert attrs["query"]["params"]["params"] == {"type": "BusStop"}
+    assert attrs["query"] == {
+        "endpoint": "/v2/entities",
+        "params": {"type": "BusStop"},
+        "limit": None,
+        "metadata": False,
+        "flatten": False,
+    }
     assert attrs["retrieved_at"].endswith("Z")
     # the Fiware-Service name works as well, with the same provenance
     assert ex.entities("busstops", limit=1).to_pandas().attrs["product"] == "bus-stops"

@@ -2,8 +2,9 @@
 
 Keys: ``exchange_url``, ``product`` (id, or ``None`` on a plain broker), ``title``,
 ``service``, ``servicepath``, ``licence``, ``attribution``, ``terms_version``, ``query``
-(the NGSI endpoint and parameters), ``retrieved_at`` (UTC ISO 8601) and ``entity_count``
-(rows for history). ``frame.attrs`` survives copies and the on-disk cache.
+(the NGSI endpoint, its parameters and the client options), ``retrieved_at`` (UTC ISO
+8601) and ``entity_count`` (rows for history). ``frame.attrs`` survives copies and the
+on-disk cache.
 """
 
 from __future__ import annotations
@@ -39,9 +40,19 @@ def utc_now_iso() -> str:
 
 
 def provenance(
-    *, url: str, ref: ProductRef, endpoint: str, params: dict[str, Any], count: int
+    *,
+    url: str,
+    ref: ProductRef,
+    endpoint: str,
+    params: dict[str, Any],
+    count: int,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``.attrs`` dictionary of a frame retrieved from ``url``."""
+    """The ``.attrs`` dictionary of a frame retrieved from ``url``.
+
+    ``query`` is ``{"endpoint", "params"}`` (the server-side parameters) plus the client-side
+    ``options`` (``limit``, ``metadata``, ``flatten``).
+    """
     return {
         "exchange_url": url,
         "product": ref.product,
@@ -51,7 +62,7 @@ def provenance(
         "licence": ref.licence,
         "attribution": ref.attribution,
         "terms_version": ref.terms_version,
-        "query": {"endpoint": endpoint, "params": params},
+        "query": {"endpoint": endpoint, "params": params, **(options or {})},
         "retrieved_at": utc_now_iso(),
         "entity_count": count,
     }

@@ -92,13 +92,11 @@ class QuerySpec:
     metadata: bool = False
     flatten: bool = False
 
+    def options(self) -> dict[str, Any]:
+        return {"limit": self.limit, "metadata": self.metadata, "flatten": self.flatten}
+
     def key(self) -> dict[str, Any]:
-        return {
-            "params": dict(sorted(self.params.items())),
-            "limit": self.limit,
-            "metadata": self.metadata,
-            "flatten": self.flatten,
-        }
+        return {"params": dict(sorted(self.params.items())), **self.options()}
 
 
 def _page_request(
@@ -211,7 +209,8 @@ def frame_op(
             url=exchange.url,
             ref=ref,
             endpoint="/v2/entities",
-            params=spec.key(),
+            params=dict(spec.params),
+            options=spec.options(),
             count=len(frame),
         )
     )
@@ -257,7 +256,8 @@ class _QueryBase:
                 url=self._exchange.url,
                 ref=ref,
                 endpoint="/v2/entities",
-                params=self.spec.key(),
+                params=dict(self.spec.params),
+                options=self.spec.options(),
                 count=len(frame),
             )
         )
