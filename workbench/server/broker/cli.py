@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import signal
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -21,20 +22,29 @@ def _run(args: argparse.Namespace) -> int:
 
     from . import Broker, create_broker_app, open_store
 
+    class _Server(uvicorn.Server):
+        """Stop gracefully on SIGINT/SIGTERM and exit 0 (uvicorn would re-raise the signal)."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
     store = open_store(args.db, synchronous=args.sync)
     app = create_broker_app(Broker(store))
     have = importlib.util.find_spec
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level="warning",
+        http="httptools" if have("httptools") else "h11",
+        loop="uvloop" if have("uvloop") else "asyncio",
+        lifespan="off",
+    )
     try:
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            access_log=False,
-            log_level="warning",
-            http="httptools" if have("httptools") else "h11",
-            loop="uvloop" if have("uvloop") else "asyncio",
-            lifespan="off",
-        )
+        _Server(config).run()
     finally:
         store.close()
     return 0

@@ -1,0 +1,126 @@
+"""The SQLite store: persistence, geo indexes against brute force, schema checks."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import shapely
+
+from workbench.server.broker import Broker, EntityStore, open_store
+from workbench.server.broker.geo import haversine_m
+
+
+def _points(n: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"id": f"p{i:04d}", "type": "P", "location": {"type": "geo:json", "value": {
+        "type": "Point", "coordinates": [rng.uniform(141.2, 141.5), rng.uniform(42.95, 43.15)]}}}
+        for i in range(n)]
+
+
+def _ids(broker: Broker, **params) -> list[str]:
+    out, total = [], None
+    offset = 0
+    while True:
+        page, total = broker.query_entities("t", None, {**params, "limit": "1000",
+                                                        "offset": str(offset),
+                                                        "options": "count"})
+        out += [e["id"] for e in page]
+        offset += 1000
+        if offset >= total:
+            return out
+
+
+def test_open_store_is_an_entity_store(tmp_path):
+    store = open_store(tmp_path / "a.db")
+    assert isinstance(store, EntityStore)
+    store.close()
+
+
+def test_entities_and_history_persist_across_reopen(tmp_path):
+    path = tmp_path / "b.db"
+    broker = Broker(open_store(path))
+    broker.batch_update("t", "/", "append", _points(10))
+    broker.store.close()
+    again = Broker(open_store(path))
+    assert len(_ids(again)) == 10
+    assert again.history_entity("t", None, "p0003", {})[0]["entityId"] == "p0003"
+    again.store.close()
+
+
+def test_near_matches_brute_force_haversine():
+    data = _points(3000)
+    broker = Broker(open_store(":memory:"))
+    broker.batch_update("t", "/", "append", data)
+    lat, lon = 43.06, 141.35
+    for max_d in (300, 800, 5000):
+        got = _ids(broker, georel=f"near;maxDistance:{max_d}", geometry="point",
+                   coords=f"{lat},{lon}")
+        want = sorted(
+            (haversine_m(lon, lat, *e["location"]["value"]["coordinates"]), e["id"])
+            for e in data)
+        assert got == [i for d, i in want if d <= max_d]
+    got = _ids(broker, georel="near;minDistance:20000", geometry="point", coords=f"{lat},{lon}")
+    assert set(got) == {e["id"] for e in data if haversine_m(
+        lon, lat, *e["location"]["value"]["coordinates"]) >= 20000}
+
+
+def test_polygon_queries_match_shapely():
+    data = _points(2000)
+    broker = Broker(open_store(":memory:"))
+    broker.batch_update("t", "/", "append", data)
+    ring = [(43.0, 141.3), (43.0, 141.4), (43.1, 141.38), (43.0, 141.3)]
+    coords = ";".join(f"{a},{b}" for a, b in ring)
+    poly = shapely.Polygon([(b, a) for a, b in ring])
+    inside = {e["id"] for e in data
+              if poly.covers(shapely.Point(e["location"]["value"]["coordinates"]))}
+    assert set(_ids(broker, georel="coveredBy", geometry="polygon", coords=coords)) == inside
+    assert set(_ids(broker, georel="disjoint", geometry="polygon", coords=coords)) == (
+        {e["id"] for e in data} - inside)
+    # a huge box takes the scanning path and still answers exactly
+    assert len(_ids(broker, georel="coveredBy", geometry="box", coords="-80,-170;80,170")) == 2000
+
+
+def test_moving_and_deleting_entities_updates_the_geo_index():
+    broker = Broker(open_store(":memory:"))
+    broker.batch_update("t", "/", "append", [
+        {"id": "a", "type": "P", "l": {"type": "geo:point", "value": "43.0, 141.0"}},
+        {"id": "s", "type": "P", "l": {"type": "geo:json", "value": {
+            "type": "LineString", "coordinates": [[141.0, 43.0], [141.001, 43.0]]}}}])
+    near = {"georel": "near;maxDistance:100", "geometry": "point", "coords": "43.0,141.0"}
+    assert _ids(broker, **near) == ["a", "s"]
+    broker.update_attrs("t", None, "a", {"l": {"type": "geo:point", "value": "44.0, 142.0"}})
+    broker.replace_attrs("t", None, "s", {"name": {"value": "no place"}})
+    assert _ids(broker, **near) == []
+    far = {"georel": "near;maxDistance:100", "geometry": "point", "coords": "44.0,142.0"}
+    assert _ids(broker, **far) == ["a"]
+    broker.delete_entity("t", None, "a")
+    assert _ids(broker, **far) == []
+
+
+def test_types_listing_counts_per_type():
+    broker = Broker(open_store(":memory:"))
+    broker.batch_update("t", "/", "append", _points(5) + [{"id": "x", "type": "Q",
+                                                             "n": {"value": 1}}])
+    types, total = broker.list_types("t", None, {"options": "count"})
+    assert total == 2
+    assert [(t["type"], t["count"]) for t in types] == [("P", 5), ("Q", 1)]
+    assert types[0]["attrs"] == {"location": {"types": ["geo:json"]}}
+
+
+def test_older_schema_is_refused_with_advice(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE entities (pk INTEGER PRIMARY KEY)")
+    db.commit()
+    db.close()
+    with pytest.raises(RuntimeError, match="delete it"):
+        open_store(path)
+
+
+def test_haversine_is_metres():
+    # one degree of latitude is about 111.2 km
+    assert math.isclose(haversine_m(141.0, 43.0, 141.0, 44.0), 111_195, rel_tol=1e-3)
