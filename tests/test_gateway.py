@@ -217,3 +217,30 @@ def test_bill_reconciles_with_usage_on_a_metered_plan(exchange):
     [settlement] = provider.http.get("/api/settlements").json()
     assert settlement["gross_yen"] >= bill["amount_yen"]
     assert settlement["provider_yen"] + settlement["platform_yen"] == settlement["gross_yen"]
+
+
+def test_a_product_on_an_upstream_broker_is_reached_over_http(exchange, broker):
+    entity = {"id": "U1", "type": "Sensor", "temperature": {"type": "Number", "value": 3.5}}
+    r = httpx.post(broker.url + "/v2/entities", json=entity, headers={"Fiware-Service": "up"})
+    assert r.status_code == 201, r.text
+    provider = Client(exchange.url).log_in(PROVIDER_EMAIL)
+    product = {
+        "id": "upstream",
+        "title": "Sensors on an upstream broker",
+        "service": "up",
+        "entity_types": ["Sensor"],
+        "licence": "CC0",
+        "upstream_url": broker.url,
+    }
+    assert provider.http.post("/api/products", json=product).status_code == 201
+    plan = {"id": "free", "name": "Free", "kind": "free"}
+    assert provider.http.post("/api/products/upstream/plans", json=plan).status_code == 201
+    terms = {"version": "1", "text": "Open.", "permitted_purposes": ["any"]}
+    assert provider.http.post("/api/products/upstream/terms", json=terms).status_code == 201
+    buyer = new_buyer(exchange.url, "upstream@gateway.example")
+    buyer.subscribe("upstream", "free")
+    key = buyer.api_key()
+    r = _get(exchange.url, "/v2/entities/U1", **{"Fiware-Service": "up", "X-API-Key": key})
+    assert r.status_code == 200 and r.json()["temperature"]["value"] == 3.5
+    assert buyer.http.get("/api/products/upstream/preview").json()[0]["id"] == "U1"
+    assert _usage_calls(buyer, "upstream") == (1, 1)

@@ -13,9 +13,17 @@ NGSI-shaped ``{"error", "description"}``:
 429    rate limit or monthly quota (``Retry-After``, ``RateLimit-*``)
 502    the product's broker could not be reached (the call is not counted)
 =====  ======================================================================
+
+Where a product's data lives is a per-product setting: the embedded broker is called
+in-process as an ASGI app (:class:`AsgiBackend`, no sockets, no serialisation beyond the
+broker's own); a product with ``upstream_url`` is reached over HTTP with httpx
+(:class:`HttpBackend`), e.g. an Orion. Both implement :class:`Backend`
+(docs/adr/0014-gateway-backends-in-process-or-http.md).
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import httpx
 import orjson
@@ -26,29 +34,105 @@ from workbench.server.exchange.auth import credential_from
 from workbench.server.exchange.metering import Admission
 from workbench.server.exchange.service import ExchangeService
 
+RawHeaders = list[tuple[bytes, bytes]]
+
 _HOP_BY_HOP = frozenset(
     {
-        "host",
-        "connection",
-        "keep-alive",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "authorization",
-        "x-auth-token",
-        "x-api-key",
-        "cookie",
+        b"host",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"authorization",
+        b"x-auth-token",
+        b"x-api-key",
+        b"cookie",
     }
 )
 _RESPONSE_DROP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
+    {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"content-encoding"}
 )
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_POSTS = ("/v2/op/query",)
 GATEWAY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class Backend(Protocol):
+    """Where a product's broker is: send one request, get ``(status, headers, body)``."""
+
+    async def send(
+        self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
+    ) -> tuple[int, RawHeaders, bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AsgiBackend:
+    """Call an ASGI app (the embedded broker) in-process, with no HTTP client in between."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def send(
+        self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
+    ) -> tuple[int, RawHeaders, bytes]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode("utf-8"),
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "server": ("broker", 80),
+            "client": ("127.0.0.1", 0),
+        }
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+        result: dict = {"status": 500, "headers": [], "chunks": []}
+
+        async def receive() -> dict:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                result["status"] = message["status"]
+                result["headers"] = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                result["chunks"].append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return result["status"], result["headers"], b"".join(result["chunks"])
+
+    async def aclose(self) -> None:
+        return None
+
+
+class HttpBackend:
+    """Reach an Orion-compatible broker over HTTP (``upstream_url``)."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 60.0) -> None:
+        self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+
+    async def send(
+        self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
+    ) -> tuple[int, RawHeaders, bytes]:
+        resp = await self.client.request(
+            method,
+            path,
+            params=query.decode("latin-1") or None,
+            headers=[(k, v) for k, v in headers if k not in (b"host", b"content-length")],
+            content=body or None,
+        )
+        return resp.status_code, list(resp.headers.raw), resp.content
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 def _ngsi_error(
@@ -68,15 +152,13 @@ def _rate_headers(adm: Admission) -> dict[str, str]:
     }
 
 
-def _count_entities(resp: httpx.Response) -> int:
-    if resp.status_code != 200 or not resp.content:
+def _count_entities(status: int, headers: RawHeaders, body: bytes) -> int:
+    if status != 200 or not body:
         return 0
-    if not resp.headers.get("content-type", "").startswith("application/json"):
-        return 0
-    head = resp.content[:1]
+    head = body[:1]
     if head == b"[":
         try:
-            return len(orjson.loads(resp.content))
+            return len(orjson.loads(body))
         except orjson.JSONDecodeError:
             return 0
     return 1 if head == b"{" else 0
@@ -94,12 +176,27 @@ class Gateway:
     def __init__(self, service: ExchangeService) -> None:
         self.service = service
         self.meter = service.meter
+        self._backends: dict[str, Backend] = {}
+
+    def backend(self, product: dict) -> Backend:
+        """Return the backend of ``product`` (embedded broker unless ``upstream_url``)."""
+        key = product.get("upstream_url") or ""
+        backend = self._backends.get(key)
+        if backend is None:
+            backend = HttpBackend(key) if key else AsgiBackend(self.service.broker_app)
+            self._backends[key] = backend
+        return backend
+
+    async def aclose(self) -> None:
+        """Close the network clients of upstream backends."""
+        for backend in self._backends.values():
+            await backend.aclose()
+        self._backends.clear()
 
     async def version(self, request: Request) -> Response:
         """``GET /version``: the embedded broker's version document (no credential needed)."""
-        client = self.service.backend({"upstream_url": None})
-        resp = await client.get("/version")
-        return Response(resp.content, resp.status_code, media_type="application/json")
+        status, _, body = await self.backend({}).send("GET", "/version", b"", [], b"")
+        return Response(body, status, media_type="application/json")
 
     async def handle(self, request: Request) -> Response:
         """Authorise, limit, forward and meter one data-plane call."""
@@ -156,57 +253,48 @@ class Gateway:
                 headers,
             )
         try:
-            resp = await self._forward(request, product)
+            status, headers, body = await self._forward(request, product)
         except httpx.HTTPError as exc:
             self.meter.release(entitlement.subscription_id, adm)
             return _ngsi_error(
                 502, "BadGateway", f"The product's broker did not answer ({type(exc).__name__})."
             )
-        if resp.status_code >= 500 or 300 <= resp.status_code < 400:
+        if status >= 500 or 300 <= status < 400:
             self.meter.release(entitlement.subscription_id, adm)
         else:
             self.meter.record(
                 entitlement.subscription_id,
-                entities=_count_entities(resp),
-                nbytes=len(resp.content),
+                entities=_count_entities(status, headers, body),
+                nbytes=len(body),
             )
-        return self._relay(resp, adm)
+        return self._relay(status, headers, body, adm)
 
     async def _owner_call(self, request: Request, product: dict) -> Response:
         """The product's provider (or an admin) reads and writes without metering."""
         try:
-            resp = await self._forward(request, product)
+            status, headers, body = await self._forward(request, product)
         except httpx.HTTPError as exc:
             return _ngsi_error(
                 502, "BadGateway", f"The product's broker did not answer ({type(exc).__name__})."
             )
-        return self._relay(resp, None)
+        return self._relay(status, headers, body, None)
 
     @staticmethod
-    def _relay(resp: httpx.Response, adm: Admission | None) -> Response:
-        out = Response(resp.content, status_code=resp.status_code)
-        raw = [(b"content-length", str(len(resp.content)).encode())]
-        raw.extend(
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in resp.headers.multi_items()
-            if k.lower() not in _RESPONSE_DROP
-        )
+    def _relay(status: int, headers: RawHeaders, body: bytes, adm: Admission | None) -> Response:
+        out = Response(body, status_code=status)
+        raw = [(b"content-length", str(len(body)).encode())]
+        raw.extend((k, v) for k, v in headers if k.lower() not in _RESPONSE_DROP)
         if adm is not None:
             raw.extend((k.lower().encode(), v.encode()) for k, v in _rate_headers(adm).items())
         out.raw_headers = raw
         return out
 
-    async def _forward(self, request: Request, product: dict) -> httpx.Response:
-        client = self.service.backend(product)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
-        body = await request.body()
+    async def _forward(self, request: Request, product: dict) -> tuple[int, RawHeaders, bytes]:
         path = request.url.path
         if len(path) > 4 and path.endswith("/"):  # Orion tolerates it; avoid a redirect
             path = path.rstrip("/")
-        return await client.request(
-            request.method,
-            path,
-            params=request.url.query or None,
-            headers=headers,
-            content=body or None,
+        headers = [(k, v) for k, v in request.scope["headers"] if k not in _HOP_BY_HOP]
+        body = await request.body()
+        return await self.backend(product).send(
+            request.method, path, request.scope.get("query_string", b""), headers, body
         )

@@ -53,6 +53,7 @@ def create_exchange_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await app.state.gateway.aclose()
             await svc.aclose()
 
     app = FastAPI(
@@ -73,18 +74,13 @@ def create_exchange_app(
 
     gateway = Gateway(svc)
     app.state.gateway = gateway
-    app.router.routes.extend(
-        [
-            Route("/version", gateway.version, methods=["GET"], include_in_schema=False),
-            Route("/v2", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False),
-            Route(
-                "/v2/{path:path}", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False
-            ),
-            Route(
-                "/ql/{path:path}", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False
-            ),
-        ]
-    )
+    # the data plane first: it is the hot path, matched before the API's routes
+    app.router.routes[0:0] = [
+        Route("/version", gateway.version, methods=["GET"], include_in_schema=False),
+        Route("/v2", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False),
+        Route("/v2/{path:path}", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False),
+        Route("/ql/{path:path}", gateway.handle, methods=GATEWAY_METHODS, include_in_schema=False),
+    ]
     return app
 
 
