@@ -358,7 +358,8 @@ def aggregate_health_points(result: SyntheticHealthPoints, *, threshold: int = 1
     ``points_mean``. Every cell with fewer than ``threshold`` people is suppressed, with
     complementary suppression, by :func:`workbench.analysis.privacy.suppress_small_cells`
     (the one suppression function); totals over wards, age bands and statuses are included
-    (label ``"All"``), totals over months are not (they would count person-months).
+    (label ``"All"``), totals over months are not (they would count person-months), so each
+    month is a separately protected table.
     """
     from workbench.analysis.privacy import suppress_small_cells
 
@@ -389,6 +390,7 @@ def aggregate_health_points(result: SyntheticHealthPoints, *, threshold: int = 1
             "ward_code": sorted(frame["ward_code"].unique()),
             "month": sorted(month_labels.unique()),
         },
+        no_total=["month"],  # a sum over months would count person-months
     )
     table = table[table["month"] != "All"].reset_index(drop=True)
     table["steps_mean"] = table["steps_mean"].round(1)
