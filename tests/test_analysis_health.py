@@ -13,6 +13,7 @@ from workbench.analysis.health import (
     programme_event_study,
     programme_panel,
     step_trajectories,
+    steps_by_area_score,
     steps_by_month,
 )
 from workbench.analysis.privacy import find_recoverable_cells
@@ -127,3 +128,50 @@ def test_estimates_refuse_groups_below_the_threshold(programme):
         naive_comparison(few, after="2024-04-01")
     with pytest.raises(ValueError, match="at least 10 people"):
         programme_effect(programme_panel(few))
+
+
+def test_steps_by_area_score_bins_areas_and_shows_the_gradient():
+    rng = np.random.default_rng(8)
+    areas = [f"area{k:03d}" for k in range(200)]
+    scores = pd.Series(rng.uniform(0, 100, len(areas)), index=areas)
+    people = pd.DataFrame(
+        {
+            "home_area_key": rng.choice(areas, 3_000),
+            "group": rng.choice(["participant", "comparison"], 3_000),
+        }
+    )
+    people["steps"] = 5_000 + 30 * people["home_area_key"].map(scores) + rng.normal(0, 500, 3_000)
+    people.loc[:3, "home_area_key"] = "unknown-area"  # no score: left out
+    table = steps_by_area_score(people, scores, steps_column="steps", by=["group"])
+    assert table["score_bin"].unique().tolist() == [
+        "Q1 (lowest)",
+        "Q2",
+        "Q3",
+        "Q4",
+        "Q5 (highest)",
+        "All",
+    ]
+    totals = table[(table["group"] == "All") & (table["score_bin"] != "All")]
+    assert totals["steps_mean"].is_monotonic_increasing
+    assert table.loc[table["score_bin"] == "Q1 (lowest)", "score_low"].iloc[0] == scores.min()
+    grand = table[(table["group"] == "All") & (table["score_bin"] == "All")]
+    assert grand["persons"].iloc[0] == 3_000 - 4
+    _assert_safe(table, "persons", ["score_bin", "group"])
+
+
+def test_doctests_and_layering():
+    import doctest
+    import subprocess
+    import sys
+
+    from workbench.analysis import effects, privacy, walkability
+
+    for module in (privacy, walkability, effects):
+        assert doctest.testmod(module).failed == 0, module.__name__
+    code = (
+        "import sys, workbench.analysis as a\n"
+        "for name in a.__all__: getattr(a, name)\n"
+        "bad = [m for m in sys.modules if m.startswith(('workbench.server', 'workbench.client'))]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -161,7 +161,8 @@ def interrupted_time_series(
     >>> import numpy as np, pandas as pd
     >>> days = pd.date_range("2022-01-01", "2024-12-31", freq="D")
     >>> rng = np.random.default_rng(0)
-    >>> y = 1000 + 200 * np.cos(2 * np.pi * days.dayofyear / 365.25) + rng.normal(0, 30, len(days))
+    >>> season = 200 * np.cos(2 * np.pi * days.day_of_year / 365.25)
+    >>> y = 1000 + season + rng.normal(0, 30, len(days))
     >>> y = pd.Series(y + 50 * (days >= "2024-06-01"), index=days)
     >>> fit = interrupted_time_series(y, event_date="2024-06-01")
     >>> fit.covers(50), fit.excludes_zero

@@ -33,6 +33,7 @@ __all__ = [
     "programme_event_study",
     "programme_panel",
     "step_trajectories",
+    "steps_by_area_score",
     "steps_by_month",
 ]
 
@@ -187,6 +188,77 @@ def step_trajectories(
         levels={"months_since_enrolment": list(range(low, high + 1)), **_levels(rows, by, levels)},
         no_total=["months_since_enrolment"],
     )
+
+
+def steps_by_area_score(
+    people: pd.DataFrame,
+    scores: pd.Series,
+    *,
+    steps_column: str,
+    area_column: str = "home_area_key",
+    by: Sequence[str] = ("group",),
+    n_bins: int = 5,
+    threshold: int = 10,
+) -> pd.DataFrame:
+    """Mean steps of people by a score of their home area (walkability quintile), suppressed.
+
+    How walkability relates to walking: people are binned by the score of their home small
+    area (e.g. :func:`~workbench.analysis.walkability.walk_score` per area) into ``n_bins``
+    equal-count bins of *areas*, and each bin x ``by`` cell reports the number of people and
+    their mean steps. An association, not an effect: people choose where to live.
+
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        One row per person, with their home area and a steps value (e.g. their mean daily
+        steps before the programme).
+    scores : pandas.Series
+        Score per area, indexed by the same keys as ``people[area_column]``.
+    steps_column, area_column : str
+    by : sequence of str, default ("group",)
+        Further dimensions (with totals).
+    n_bins : int, default 5
+    threshold : int, default 10
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``score_bin`` (``"Q1 (lowest)"`` ... ), the ``by`` columns, ``persons``,
+        ``steps_mean``, ``score_low``, ``score_high`` (bin edges), ``suppressed``,
+        ``suppression``. People whose area has no score are left out.
+    """
+    by = list(by)
+    _require(people, [steps_column, area_column, *by], "people")
+    if scores.index.has_duplicates:
+        raise ValueError("scores has duplicate area keys; aggregate to one score per area")
+    finite = scores.astype(float).replace([float("inf"), float("-inf")], float("nan")).dropna()
+    codes, edges = pd.qcut(finite, n_bins, labels=False, retbins=True, duplicates="drop")
+    labels = [f"Q{k + 1}" for k in range(len(edges) - 1)]
+    labels[0] += " (lowest)"
+    labels[-1] += " (highest)"
+    bin_of_area = pd.Series(pd.Categorical.from_codes(codes, labels), index=finite.index)
+    rows = people.dropna(subset=[steps_column]).copy()
+    rows["score_bin"] = rows[area_column].map(bin_of_area)
+    rows = rows.dropna(subset=["score_bin"])
+    rows["score_bin"] = rows["score_bin"].astype(str)
+    cells = (
+        rows.groupby(["score_bin", *by], observed=True)
+        .agg(persons=(steps_column, "size"), steps_mean=(steps_column, "mean"))
+        .reset_index()
+    )
+    table = suppress_small_cells(
+        cells,
+        count_column="persons",
+        dimensions=["score_bin", *by],
+        threshold=threshold,
+        value_columns={"steps_mean": "mean"},
+        levels={"score_bin": labels, **_levels(rows, by, None)},
+    )
+    low = dict(zip(labels, edges[:-1], strict=True))
+    high = dict(zip(labels, edges[1:], strict=True))
+    table["score_low"] = table["score_bin"].map(low)
+    table["score_high"] = table["score_bin"].map(high)
+    return table
 
 
 def naive_comparison(
