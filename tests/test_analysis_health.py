@@ -175,3 +175,15 @@ def test_doctests_and_layering():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_excluding_the_campaign_months_keeps_the_programme_effect_clean():
+    result = health_points.generate_health_points(
+        n_participants=400, n_comparison=400, seed=3, campaign_steps=600.0
+    )
+    person_months = health_points.person_months(result)
+    campaign = tuple(result.truth["campaign_period"])
+    panel = programme_panel(person_months, exclude_periods=[campaign])
+    assert not panel["month"].between(*campaign).any()
+    fit = programme_effect(panel, confidence=0.99)
+    assert fit.covers(result.truth["realised_mean_effect_steps"]), fit

@@ -314,13 +314,17 @@ def programme_panel(
     steps_column: str = "steps_mean",
     unit_column: str = "person_id",
     pre_end: str | pd.Timestamp | None = None,
+    exclude_periods: Sequence[tuple[str | pd.Timestamp, str | pd.Timestamp]] = (),
 ) -> pd.DataFrame:
     """Add the columns a DiD / event study of the programme needs.
 
     Adds ``participant`` (bool), ``post`` (the person had enrolled by the start of the
     month), ``months_since_enrolment`` (missing for non-participants), ``pre`` (the month
     is before ``pre_end``, default the first enrolment: the common window used for
-    matching) and ``period`` (integer month index). Rows without steps are dropped.
+    matching) and ``period`` (integer month index). Rows without steps are dropped, and so
+    are months inside ``exclude_periods`` (inclusive ``(start, end)`` pairs): leave out
+    temporary campaigns (e.g. the autumn 2024 double-points campaign) so that they do not
+    mix into the programme's average effect.
 
     Returns
     -------
@@ -331,6 +335,9 @@ def programme_panel(
     _require(person_months, needed, "person_months")
     panel = person_months.dropna(subset=[steps_column]).copy()
     month = pd.to_datetime(panel[month_column])
+    for start, end in exclude_periods:
+        inside = (month >= pd.Timestamp(start)) & (month <= pd.Timestamp(end))
+        panel, month = panel[~inside], month[~inside]
     enrolled_on = pd.to_datetime(panel[enrolled_on_column])
     panel["participant"] = (panel[group_column] == participant_value).to_numpy(dtype=bool)
     since = _months_between(enrolled_on, month)
