@@ -24,6 +24,9 @@ _FORBIDDEN_ID = re.compile(r"[\x00-\x20\x7f<>\"'=;()&?/#]")
 _ISO_NORMAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _DATE_TYPES = frozenset({"DateTime", "ISO8601"})
 _ATTR_KEYS = frozenset({"type", "value", "metadata"})
+_TYPE_VALUE = frozenset({"type", "value"})
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+_PLAIN_TYPES: set[str] = set()  # validated types without special handling (not dates, geo)
 
 
 @dataclass(slots=True)
@@ -188,8 +191,11 @@ def normalize_attr(name: str, raw: Any, *, key_values: bool = False) -> dict[str
         atype = raw.get("type")
         if atype is None or atype == "":
             atype = infer_type(value)
-        elif atype not in _VALID_NAMES:
+        elif atype not in _PLAIN_TYPES:
             check_name(atype, "type")
+            special = atype in _DATE_TYPES or atype in geo.GEO_TYPES
+            if not special and len(_PLAIN_TYPES) < 10_000:
+                _PLAIN_TYPES.add(atype)
         md = raw.get("metadata")
         metadata = normalize_metadata(md) if md else {}
     if atype in _DATE_TYPES:
@@ -210,6 +216,7 @@ def normalize_attrs(raw: Any, *, key_values: bool = False) -> dict[str, dict[str
         raise parse_error("the payload must be a JSON object")
     out: dict[str, dict[str, Any]] = {}
     valid = _VALID_NAMES
+    plain = _PLAIN_TYPES
     for name, value in raw.items():
         if name not in valid:
             if name in ("id", "type"):
@@ -217,6 +224,15 @@ def normalize_attrs(raw: Any, *, key_values: bool = False) -> dict[str, dict[str
             check_name(name, "attribute name")
         if name in BUILTIN_ATTRS:
             continue  # built-ins are read-only, Orion ignores them in writes
+        if (  # fast path: {"type": <known plain type>, "value": <scalar>}
+            not key_values
+            and value.__class__ is dict
+            and value.keys() <= _TYPE_VALUE
+            and value.get("type") in plain
+            and value.get("value").__class__ in _SCALARS
+        ):
+            out[name] = {"type": value["type"], "value": value.get("value"), "metadata": {}}
+            continue
         out[name] = normalize_attr(name, value, key_values=key_values)
     return out
 

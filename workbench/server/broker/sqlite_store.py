@@ -344,6 +344,10 @@ class SqliteStore:
         db.execute("PRAGMA cache_size=-131072")
         db.execute("PRAGMA mmap_size=1073741824")
         db.execute("PRAGMA temp_store=MEMORY")
+        # checkpoint the WAL every ~32 MB instead of 4 MB: fewer, larger checkpoints (each
+        # ends with an fsync) make bulk loads much faster; the file is truncated to 64 MB
+        db.execute("PRAGMA wal_autocheckpoint=8192")
+        db.execute("PRAGMA journal_size_limit=67108864")
         db.create_function("regexp", 2, _regexp, deterministic=True)
         exists = db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entities'"
