@@ -372,10 +372,18 @@ def _complementary_suppression(
         determined = _determined_hidden_cells(hidden, axes, max_cells=max_audit_cells)
         if not determined.any():
             return hidden
-        # Give one determined cell a fresh complement in one of its lines, then re-close.
-        cell = tuple(int(i) for i in np.argwhere(determined)[0])
-        if not _add_complement_near(counts, hidden, cell, axes):
-            return hidden  # everything in reach is already hidden
+        # Give a determined cell a fresh complement in one of its lines, then re-close. If
+        # every line through every determined cell is hidden already, widen to any hidden
+        # cell's lines (the system then still has visible cells to hide).
+        candidates = [*np.argwhere(determined), *np.argwhere(hidden & ~determined)]
+        if not any(
+            _add_complement_near(counts, hidden, tuple(int(i) for i in cell), axes)
+            for cell in candidates
+        ):
+            raise RuntimeError(
+                "complementary suppression could not protect the table; please report this "
+                "table (its counts) as a bug"
+            )
 
 
 def _close_lines(counts: np.ndarray, hidden: np.ndarray, axes: tuple[int, ...]) -> None:
