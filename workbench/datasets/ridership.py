@@ -6,7 +6,8 @@ Model (all multiplicative on a station's base level of weekday boardings)::
                 * storm(day) * prod(1 + event effect) * lognormal noise
 
 - ``base``: lognormal around 12,000 a day, with the city-centre hubs (Sapporo, Odori,
-  Susukino ...) and the line ends set higher, so the city total is near the real ~620,000;
+  Susukino ...) and the line ends set higher, so the city total is about 650,000 a weekday
+  (the real all-day average is roughly 600,000);
 - ``daytype``: weekday 1.0, Saturday 0.72, Sunday/holiday 0.58;
 - winter: Sapporo's snow moves people from cars and bicycles to the subway (+``winter_uplift``
   at the height of winter); a few snowstorm days a winter cut ridership by 12–25%;
