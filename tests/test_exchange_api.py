@@ -320,3 +320,11 @@ def test_workshop_accounts_are_created_in_one_command_as_csv(exchange):
     )
     assert r.status_code == 200 and r.json()[0]["id"] == "S1"
     assert Client(exchange.url).log_in(email, password).token
+
+
+def test_restricted_products_have_no_public_preview(exchange):
+    assert httpx.get(exchange.url + "/api/products/wards/preview").status_code == 200
+    r = httpx.get(exchange.url + "/api/products/steps/preview")
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    provider = Client(exchange.url).log_in(PROVIDER_EMAIL)
+    assert provider.http.get("/api/products/steps/preview").status_code == 200

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from .auth import SESSION_COOKIE, require_principal, service_of
+from .auth import SESSION_COOKIE, principal_of, require_principal, service_of
 from .errors import Forbidden, NotFound
 from .service import ExchangeService, Principal
 
@@ -178,6 +178,10 @@ def product(product_id: str, svc: Svc) -> dict:
 async def preview(product_id: str, request: Request) -> list[dict]:
     svc = service_of(request)
     product = svc.product(product_id)
+    if not svc.may_preview(product, principal_of(request)):
+        raise Forbidden(
+            f"{product_id!r} is restricted: its preview is shown to active subscribers only."
+        )
     entities, _ = await svc.fetch_entities(product, limit=product["preview_size"])
     return entities[: product["preview_size"]] if product["preview_size"] else []
 

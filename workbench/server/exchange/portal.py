@@ -95,10 +95,12 @@ async def product_page(product_id: str, request: Request) -> Response:
         product = await run_in_threadpool(svc.product, product_id)
     except ExchangeError as err:
         return _page(request, "catalog.html", 404, products=[], q="", error=err.detail)
-    try:
-        entities, _ = await svc.fetch_entities(product, limit=product["preview_size"])
-    except Exception:  # the preview is best effort: the broker may be down
-        entities = []
+    entities: list[dict] = []
+    if svc.may_preview(product, principal_of(request)):
+        try:
+            entities, _ = await svc.fetch_entities(product, limit=product["preview_size"])
+        except Exception:  # the preview is best effort: the broker may be down
+            entities = []
     columns, rows = _preview_table(entities[: product["preview_size"]])
     account = await run_in_threadpool(_account, request)
     subscription = None

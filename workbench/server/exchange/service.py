@@ -1107,6 +1107,20 @@ class ExchangeService:
             self._entitlements[key] = (now + self.cache_ttl_s, ent)
         return ent
 
+    def may_preview(self, product: dict, principal: Principal | None) -> bool:
+        """Whether ``principal`` may see the product's preview rows.
+
+        Open products have a public preview. Restricted products (individual-level data)
+        show rows only to their provider, admins and buyers with an active subscription.
+        """
+        if not product["restricted"]:
+            return True
+        if principal is None:
+            return False
+        if principal.role == "admin" or principal.organization_id == product["organization_id"]:
+            return True
+        return self.entitlement(principal.account_id, product["id"]) is not None
+
     # ----------------------------------------------------------------- usage
     def usage(self, account_id: str, *, month: str | None = None) -> list[dict]:
         """Return the account's usage per subscription and month (calls, entities, bytes)."""
