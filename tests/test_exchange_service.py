@@ -133,3 +133,35 @@ def test_quality_is_computed_from_the_broker(svc):
     assert quality["completeness"] == 0.5  # 2 of 4 (attr, dateObserved) values present
     assert quality["freshness"]["latest"].startswith("2026-11-01")
     assert svc.product("p1")["quality"]["entity_count"] == 2
+
+
+def test_monthly_fees_are_billed_every_month_and_settled_exactly(svc):
+    from datetime import UTC, datetime
+
+    svc.create_plan("p1", id="monthly", name="Monthly", kind="monthly", monthly_fee=3333)
+    buyer = svc.create_account("m@example.org", "s3cret-pass", name="M", role="buyer")
+    sub = svc.subscribe(buyer, "p1", "monthly", purpose="dashboard", terms_version="1")
+    now = datetime.now(UTC)
+    two_months_ago = (
+        f"{now.year - (now.month <= 2)}-{(now.month - 3) % 12 + 1:02d}-15T00:00:00+00:00"
+    )
+    with svc.engine.begin() as conn:
+        conn.execute(
+            db.subscriptions.update()
+            .where(db.subscriptions.c.id == sub)
+            .values(approved_at=two_months_ago, created_at=two_months_ago)
+        )
+        conn.execute(
+            db.usage.insert().values(
+                subscription_id=sub, day=two_months_ago[:10], calls=5, entities=50, bytes=500
+            )
+        )
+    bills = svc.bills(buyer)
+    assert [b["status"] for b in bills] == ["final", "final", "open"]
+    assert [b["amount_yen"] for b in bills] == [3333, 3333, 3333]
+    assert bills[0]["calls"] == 5
+    [s1, s2, s3] = svc.settlements(svc.org)
+    for s in (s1, s2, s3):
+        assert s["gross_yen"] == 3333 and s["platform_yen"] == 333 and s["provider_yen"] == 3000
+    actions = [e["action"] for e in svc.audit_log(buyer)]
+    assert actions.count("bill.issued") == 2

@@ -64,6 +64,16 @@ def _month_of(iso: str) -> str:
     return iso[:7]
 
 
+def _months_between(first: str, last: str) -> list[str]:
+    """``YYYY-MM`` months from ``first`` to ``last`` inclusive."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last and len(out) < 1200:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the account behind a credential or token."""
@@ -1188,8 +1198,11 @@ class ExchangeService:
                     m[2] += r["bytes"]
                     if trial_end and r["day"] < trial_end:
                         m[3] += r["calls"]
-                if plan["monthly_fee"] and sub["status"] == "active":
-                    per_month.setdefault(current, [0, 0, 0, 0])
+                if plan["monthly_fee"] and sub["approved_at"]:
+                    # the fee is due for every month the subscription was active in
+                    last = (sub["ended_at"] or _iso())[:7] if sub["status"] != "active" else current
+                    for month in _months_between(sub["approved_at"][:7], last):
+                        per_month.setdefault(month, [0, 0, 0, 0])
                 existing = {
                     r["month"]: r
                     for r in conn.execute(
@@ -1200,9 +1213,7 @@ class ExchangeService:
                     old = existing.get(month)
                     if old is not None and old["status"] == "final":
                         continue
-                    waived = (
-                        bool(trial_end) and trial_end >= f"{month}-01" and month == trial_end[:7]
-                    )
+                    waived = bool(trial_end) and f"{month}-01" < trial_end  # overlaps trial
                     lines = bill_lines(
                         calls=calls,
                         trial_calls=trial_calls,
