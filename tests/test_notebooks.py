@@ -1,0 +1,166 @@
+"""The curated notebooks: built from their sources, outputs stripped, and run top to bottom.
+
+Every notebook under ``notebooks/`` is executed with papermill (kernel ``python3``) against a
+live local exchange (the session ``seeded_exchange``), with the credential passed through
+the kernel's environment (``WORKBENCH_URL`` / ``WORKBENCH_API_KEY``), never as a parameter.
+The analysis notebooks write their estimates to a JSON file (``results_path``), which the
+tests read back to check them against the synthetic generator's true effects.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+WORKSHOP = sorted((NOTEBOOKS / "workshop").glob("[0-9]*.ipynb"))
+SOLUTIONS = sorted((NOTEBOOKS / "workshop" / "solutions").glob("[0-9]*.ipynb"))
+ANALYSES = [NOTEBOOKS / n for n in ("walkability.ipynb", "health-points.ipynb",
+                                    "policy-effects.ipynb")]
+ALL = WORKSHOP + SOLUTIONS + ANALYSES
+TIME_LIMIT_S = 60.0
+
+# which demo account runs which notebook (roles written by `workbench seed`)
+ROLE = {"05-publish": "provider", "health-points": "researcher"}
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(NOTEBOOKS)) for p in paths]
+
+
+def _api_key(credentials, role: str) -> str:
+    """The demo API key of ``role`` from ``demo-credentials.json`` (list or mapping form)."""
+    accounts = credentials
+    if isinstance(accounts, dict):
+        accounts = accounts.get("accounts", accounts)
+    if isinstance(accounts, dict):
+        accounts = [{"role": k, **v} if isinstance(v, dict) else {"role": k, "api_key": v}
+                    for k, v in accounts.items()]
+    for account in accounts:
+        if account.get("role") == role or account.get("username") == role:
+            return account["api_key"]
+    raise LookupError(f"no demo account with role {role!r} in {credentials!r}")
+
+
+def _parameters(path: Path) -> dict[str, object]:
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name}: expected one parameters cell, found {len(cells)}"
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        assert isinstance(node, ast.Assign), f"{path.name}: only assignments in parameters"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def run_notebook(path: Path, tmp_path: Path, **parameters) -> tuple[nbformat.NotebookNode, dict]:
+    """Execute ``path`` with papermill; return the executed notebook and its results JSON."""
+    import papermill
+
+    results = tmp_path / f"{path.stem}.json"
+    if "results_path" in _parameters(path):
+        parameters["results_path"] = str(results)
+    started = time.monotonic()
+    nb = papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+        execution_timeout=int(TIME_LIMIT_S * 2),
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < TIME_LIMIT_S, f"{path.name} took {elapsed:.0f} s (limit {TIME_LIMIT_S:.0f})"
+    data = json.loads(results.read_text()) if results.exists() else {}
+    return nb, data
+
+
+def _stdout(nb: nbformat.NotebookNode) -> str:
+    return "".join(
+        o.get("text", "")
+        for c in nb.cells if c.cell_type == "code"
+        for o in c.get("outputs", []) if o.get("output_type") == "stream"
+    )
+
+
+# --- static checks: fast, no server ------------------------------------------------------
+
+
+def test_notebooks_are_built_from_their_sources_with_outputs_stripped():
+    result = subprocess.run(
+        [sys.executable, str(NOTEBOOKS / "_build.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in ALL:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_notebook_has_one_literal_parameters_cell_and_no_secret(path):
+    params = _parameters(path)
+    assert params.get("exchange_url", None) is None  # the client reads WORKBENCH_URL
+    text = path.read_text(encoding="utf-8")
+    for word in ("api_key=\"", "client_secret=\"", "password"):
+        assert word not in text, f"{path.name} looks like it holds a secret ({word})"
+
+
+@pytest.mark.parametrize("path", WORKSHOP + ANALYSES, ids=_ids(WORKSHOP + ANALYSES))
+def test_notebook_shows_attribution_and_labels_synthetic_data(path):
+    text = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in text.cells if c.cell_type == "markdown")
+    assert "attribution" in markdown.lower()
+    if path.stem in ("health-points", "policy-effects", "04-time-series"):
+        assert "synthetic" in markdown.lower()
+
+
+def test_every_workshop_notebook_ends_with_an_exercise_and_has_solutions():
+    assert [p.name for p in WORKSHOP] == [p.name for p in SOLUTIONS]
+    assert len(WORKSHOP) == 6
+    for path in WORKSHOP:
+        nb = nbformat.read(path, as_version=4)
+        headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+        assert any("## Exercise" in h for h in headings[-3:]), path.name
+
+
+# --- running the notebooks against the live exchange ------------------------------------
+
+
+@pytest.fixture
+def exchange_env(seeded_exchange, monkeypatch):
+    """Point the kernel (which inherits os.environ) at the seeded exchange."""
+    monkeypatch.setenv("WORKBENCH_URL", seeded_exchange.url)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("WORKBENCH_CLIENT_ID", raising=False)
+    monkeypatch.delenv("WORKBENCH_CLIENT_SECRET", raising=False)
+
+    def use(role: str) -> None:
+        monkeypatch.setenv("WORKBENCH_API_KEY", _api_key(seeded_exchange.credentials, role))
+
+    use("planner")
+    monkeypatch.setenv(
+        "WORKBENCH_RESEARCHER_API_KEY", _api_key(seeded_exchange.credentials, "researcher")
+    )
+    return use
+
+
+WORKSHOP_RUNS = WORKSHOP + SOLUTIONS
+
+
+@pytest.mark.parametrize("path", WORKSHOP_RUNS, ids=_ids(WORKSHOP_RUNS))
+def test_workshop_notebook_runs_top_to_bottom(path, exchange_env, tmp_path):
+    exchange_env(ROLE.get(path.stem, "trainer"))
+    nb, _ = run_notebook(path, tmp_path)
+    if path.stem.startswith("00-") and path.parent.name == "workshop":
+        assert "All good" in _stdout(nb)
