@@ -555,11 +555,12 @@ def linked_choropleth(
     m: folium.Map,
     link: str,
     initial: str | None = None,
-    bins: int | Sequence[float] = 5,
+    bins: int | Sequence[float] | Mapping[str, Sequence[float]] = 5,
     colors: Sequence[str] = DEFAULT_COLORS,
     legend_titles: Mapping[str, str] | None = None,
     tooltip: Sequence[str] = (),
     value_format: str = "{:,.0f}",
+    class_labels: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     fill_opacity: float = 0.75,
     line_weight: float = 0.3,
     simplify_deg: float | None = 0.00005,
@@ -585,7 +586,11 @@ def linked_choropleth(
     initial : str, optional
         State shown first (default: the first column).
     bins, colors, value_format
-        Classes per state (quantiles, or shared explicit edges), palette and legend format.
+        Classes per state (quantiles, or explicit edges shared by every state, or a mapping
+        state -> edges), palette and legend format.
+    class_labels : sequence of str or mapping, optional
+        Legend labels of the classes (one per class; or a mapping state -> labels), e.g.
+        ``["none", "1", "2", "3-4", "5 or more"]``.
     legend_titles : mapping, optional
         Legend title per state (default: the state key).
     tooltip : sequence of str
@@ -609,7 +614,11 @@ def linked_choropleth(
     titles = dict(legend_titles or {})
     for j, state in enumerate(states):
         column = pd.to_numeric(values.iloc[:, j], errors="coerce").astype(float)
-        edges = _class_edges(column, bins)
+        state_bins = bins.get(state, 5) if isinstance(bins, Mapping) else bins
+        state_labels = (
+            class_labels.get(state) if isinstance(class_labels, Mapping) else class_labels
+        )
+        edges = _class_edges(column, state_bins)
         palette = _resample(colors, len(edges) - 1)
         if len(palette) > 10:
             raise ValueError(f"state {state!r} has {len(palette)} classes; at most 10")
@@ -617,12 +626,21 @@ def linked_choropleth(
         ok = classes.notna().to_numpy()
         codes[ok, j] = classes[ok].astype(int).astype(str).to_numpy()
         palettes[state] = palette
-        labels[state] = [
-            f"{value_format.format(edges[i])} – {value_format.format(edges[i + 1])}"
-            for i in range(len(palette))
-        ]
-        legends[state] = _legend_html(titles.get(state, state), edges, palette, value_format,
-                                      column)  # fmt: skip
+        labels[state] = (
+            list(state_labels)
+            if state_labels is not None
+            else [
+                f"{value_format.format(edges[i])} – {value_format.format(edges[i + 1])}"
+                for i in range(len(palette))
+            ]
+        )
+        if len(labels[state]) != len(palette):
+            raise ValueError(
+                f"class_labels has {len(labels[state])} labels for {len(palette)} classes"
+            )
+        legends[state] = _legend_html(
+            titles.get(state, state), edges, palette, value_format, column, labels[state]
+        )
     frame = gdf[[*tooltip]].assign(__classes=["".join(row) for row in codes])
     frame = frame.set_geometry(gdf.geometry)
     _LinkedChoropleth(
@@ -663,9 +681,10 @@ def to_iframe(m: folium.Map, *, height: int = 480, title: str = "map") -> str:
     Unlike folium's own notebook display, this carries no "trust the notebook" banner and
     has a fixed pixel height, which suits dashboards.
     """
-    doc = html_lib.escape(to_html(m), quote=True)
+    # single-quoted attribute: only & and ' need escaping (GeoJSON is full of double quotes)
+    doc = to_html(m).replace("&", "&amp;").replace("'", "&#39;")
     return (
-        f'<iframe class="workbench-map" title="{html_lib.escape(title)}" srcdoc="{doc}" '
+        f'<iframe class="workbench-map" title="{html_lib.escape(title)}" srcdoc=\'{doc}\' '
         f'style="width:100%;height:{int(height)}px;border:0;" loading="eager"></iframe>'
     )
 
@@ -707,12 +726,21 @@ def _resample(colors: Sequence[str], n: int) -> list[str]:
 
 
 def _legend_html(
-    title: str, edges: list[float], palette: list[str], fmt: str, values: pd.Series
+    title: str,
+    edges: list[float],
+    palette: list[str],
+    fmt: str,
+    values: pd.Series,
+    labels: Sequence[str] | None = None,
 ) -> str:
     rows = [f"<b>{html_lib.escape(title)}</b>"]
     for i, color in enumerate(palette):
-        lo, hi = fmt.format(edges[i]), fmt.format(edges[i + 1])
-        rows.append(f'<i style="background:{color}"></i>{lo} – {hi}')
+        text = (
+            html_lib.escape(labels[i])
+            if labels is not None
+            else f"{fmt.format(edges[i])} – {fmt.format(edges[i + 1])}"
+        )
+        rows.append(f'<i style="background:{color}"></i>{text}')
     if values.isna().any():
         rows.append(f'<i style="background:{_NO_DATA_COLOR}"></i>no data / suppressed')
     return "<br>".join(rows)
