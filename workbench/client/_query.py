@@ -8,6 +8,7 @@ bounded pool, 4 by default) and reassembled in order.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -147,16 +148,55 @@ def fetch_pages_op(
         _page_request(ref, spec.params, offset=o, limit=min(PAGE_SIZE, wanted - o), count=False)
         for o in offsets
     ]
-    sizes = {id(r): min(PAGE_SIZE, wanted - o) for r, o in zip(requests, offsets, strict=True)}
+    index = {id(r): i for i, r in enumerate(requests)}
+    in_order = _InOrder(on_page)
+
+    def decode(response: Response) -> None:
+        # Runs in the worker that fetched the page, so decoding overlaps the other downloads.
+        page = orjson.loads(response.content)
+        response.content = b""
+        bar.update(len(page))
+        in_order.put(index[id(response.request)], page)
+
     with progress_bar(total=wanted, enabled=progress, unit="entities") as bar:
         bar.update(got)
-        responses = yield Batch(requests, on_response=lambda r: bar.update(sizes[id(r.request)]))
-    for i, response in enumerate(responses):
-        page = orjson.loads(response.content)
-        responses[i] = None  # free each body once decoded
-        got += len(page)
-        on_page(page)
-    return got
+        yield Batch(requests, on_response=decode)
+    in_order.drain()
+    return got + in_order.count
+
+
+class _InOrder:
+    """Feeds pages that complete in any order to ``sink`` in request order (thread-safe)."""
+
+    def __init__(self, sink: Callable[[list[dict[str, Any]]], None]) -> None:
+        self.sink = sink
+        self.next = 0
+        self.count = 0
+        self.pending: dict[int, list[dict[str, Any]]] = {}
+        self.lock = threading.Lock()
+        self.draining = threading.Lock()
+
+    def put(self, i: int, page: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.pending[i] = page
+        self.drain(blocking=False)
+
+    def drain(self, *, blocking: bool = True) -> None:
+        while self.draining.acquire(blocking=blocking):
+            try:
+                while True:
+                    with self.lock:
+                        page = self.pending.pop(self.next, None)
+                        if page is None:
+                            break
+                        self.next += 1
+                    self.sink(page)
+                    self.count += len(page)
+            finally:
+                self.draining.release()
+            with self.lock:
+                if self.next not in self.pending:
+                    return
 
 
 def fetch_entities_op(

@@ -39,7 +39,11 @@ def _from_geojson(values: list[Any]) -> np.ndarray:
     if not present:
         return out
     if all(values[i].get("type") == "Point" for i in present):
-        coords = np.array([values[i]["coordinates"][:2] for i in present], dtype="float64")
+        raw = [values[i]["coordinates"] for i in present]
+        try:
+            coords = np.array(raw, dtype="float64")[:, :2]
+        except ValueError:  # a mix of 2D and 3D positions
+            coords = np.array([c[:2] for c in raw], dtype="float64")
         points = shapely.points(coords)
     else:
         points = shapely.from_geojson([orjson.dumps(values[i]) for i in present])
