@@ -165,3 +165,14 @@ def test_monthly_fees_are_billed_every_month_and_settled_exactly(svc):
         assert s["gross_yen"] == 3333 and s["platform_yen"] == 333 and s["provider_yen"] == 3000
     actions = [e["action"] for e in svc.audit_log(buyer)]
     assert actions.count("bill.issued") == 2
+
+
+def test_repeated_failed_log_ins_are_throttled(svc):
+    from workbench.server.exchange.errors import TooManyAttempts, Unauthorized
+
+    svc.create_account("t@example.org", "s3cret-pass", name="T", role="buyer")
+    for _ in range(10):
+        with pytest.raises(Unauthorized):
+            svc.authenticate_password("t@example.org", "guess")
+    with pytest.raises(TooManyAttempts):
+        svc.authenticate_password("t@example.org", "s3cret-pass")

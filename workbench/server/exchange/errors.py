@@ -37,3 +37,8 @@ class NotFound(ExchangeError):
 class Conflict(ExchangeError):
     status = 409
     title = "Conflict"
+
+
+class TooManyAttempts(ExchangeError):
+    status = 429
+    title = "Too Many Requests"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 import orjson
@@ -12,6 +13,7 @@ from starlette.responses import Response
 
 from .errors import ExchangeError
 
+_log = logging.getLogger("workbench.exchange")
 PROBLEM_TYPE = "https://workbench.sapporo.example/problems/"
 
 
@@ -82,6 +84,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        _log.error(
+            "unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
         return problem(
             500, "Unexpected server error; see the server log.", instance=request.url.path
         )

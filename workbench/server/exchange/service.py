@@ -25,7 +25,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from . import db
 from .billing import bill_lines, split_revenue
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from .metering import Meter
 from .quality import compute_quality
 from .security import (
@@ -47,6 +47,9 @@ _EMAIL_RE = re.compile(
     r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,253}\.[^@\s\x00-\x1f\x7f.]{1,63}$"
 )
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MAX_FAILED_LOGINS = 10
+_LOCKOUT_S = 900
+_DUMMY_HASH = hash_password("not-a-real-password")
 API_KEY_PREFIX = "wbk"
 TOKEN_PREFIX = "wbt"
 CLIENT_SECRET_PREFIX = "wbs"
@@ -137,6 +140,8 @@ class ExchangeService:
         self._broker = None
         self._broker_app = None
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._failed_logins: dict[str, list[float]] = {}
+        self._issued = 0
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -381,9 +386,26 @@ class ExchangeService:
         Unauthorized
             If either is wrong (the error does not say which).
         """
-        row = self._row(db.accounts, email=(email or "").strip().lower())
-        if row is None or not verify_password(row["password_hash"], password or ""):
+        key = (email or "").strip().lower()[:320]
+        now = time.monotonic()
+        with self._cache_lock:
+            recent = [t for t in self._failed_logins.get(key, []) if now - t < _LOCKOUT_S]
+            self._failed_logins[key] = recent
+        if len(recent) >= _MAX_FAILED_LOGINS:
+            raise TooManyAttempts(
+                f"Too many failed log-ins for this e-mail; try again in {_LOCKOUT_S // 60} minutes."
+            )
+        row = self._row(db.accounts, email=key)
+        # verify against a dummy hash for unknown e-mails, so timing does not reveal accounts
+        ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password or "")
+        if row is None or not ok:
+            with self._cache_lock:
+                self._failed_logins.setdefault(key, []).append(now)
+                if len(self._failed_logins) > 100_000:
+                    self._failed_logins.clear()
             raise Unauthorized("Wrong e-mail or password.")
+        with self._cache_lock:
+            self._failed_logins.pop(key, None)
         return row["id"]
 
     # -------------------------------------------------------------- products
@@ -968,7 +990,12 @@ class ExchangeService:
 
     def _new_token(self, account_id: str, credential_id: str | None, kind: str) -> str:
         token = new_secret(TOKEN_PREFIX)
+        self._issued += 1
         with self.engine.begin() as conn:
+            if self._issued % 500 == 1:  # forget tokens that expired more than a day ago
+                conn.execute(
+                    db.tokens.delete().where(db.tokens.c.expires_at < int(time.time()) - 86400)
+                )
             conn.execute(
                 insert(db.tokens).values(
                     token_hash=self._hash(token),
