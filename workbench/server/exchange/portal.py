@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -77,15 +78,26 @@ def _preview_table(entities: list[dict]) -> tuple[list[str], list[list[str]]]:
         for k in e:
             if k not in columns:
                 columns.append(k)
-    rows = []
-    for e in entities:
-        row = []
-        for c in columns:
-            value = e.get(c, "")
-            text = value if isinstance(value, str) else str(value)
-            row.append(text if len(text) <= 80 else text[:77] + "…")
-        rows.append(row)
+    rows = [[_cell(e.get(c, "")) for c in columns] for e in entities]
     return columns, rows
+
+
+def _cell(value: Any) -> str:
+    """A short text for a preview cell (GeoJSON as its type and first point)."""
+    if isinstance(value, dict) and "coordinates" in value and "type" in value:
+        coords = value["coordinates"]
+        while isinstance(coords, list) and coords and isinstance(coords[0], list):
+            coords = coords[0]
+        more = "" if value["type"] == "Point" else ", …"
+        try:
+            return f"{value['type']} ({coords[0]:.5f}, {coords[1]:.5f}{more})"
+        except (TypeError, ValueError, IndexError, KeyError):
+            return str(value["type"])[:80]
+    if isinstance(value, str):
+        text = value
+    else:
+        text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 @router.get("/products/{product_id}")
