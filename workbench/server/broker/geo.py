@@ -22,7 +22,8 @@ _GEOJSON_TYPES = frozenset(
     {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
 )
 EARTH_RADIUS_M = 6_371_008.8
-_M_PER_DEG = math.pi * EARTH_RADIUS_M / 180.0
+M_PER_DEG = math.pi * EARTH_RADIUS_M / 180.0
+_M_PER_DEG = M_PER_DEG
 
 
 def _bad_location(why: str) -> Exception:
