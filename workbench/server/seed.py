@@ -27,10 +27,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workbench.datasets import catalog
-from workbench.datasets._paths import sample_data_dir
+if TYPE_CHECKING:  # the datasets (pandas, geopandas) load only when seeding
+    from workbench.datasets import catalog
 
 REPORT_FILE = "seed-report.json"
 CREDENTIALS_FILE = "demo-credentials.json"
@@ -102,6 +102,8 @@ def _create_product(svc, spec: catalog.ProductSpec, org_id: str, documentation: 
 
 def _create_accounts(svc, org_ids: dict[str, str], products: set[str],
                      *, password: str) -> list[dict]:
+    from workbench.datasets import catalog
+
     accounts: dict[str, dict] = {}
     for demo in catalog.DEMO_ACCOUNTS:
         account_id = svc.create_account(
@@ -184,7 +186,7 @@ def seed(
     n_participants: int = 3000,
     n_comparison: int = 3000,
     effect_steps: float = 1800.0,
-    password: str = catalog.DEMO_PASSWORD,
+    password: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Seed the Sapporo data products, demo accounts and credentials into ``data_dir``.
@@ -207,7 +209,8 @@ def seed(
     n_participants, n_comparison, effect_steps
         Size of the synthetic health-point programme and its true effect (steps a day).
     password
-        Password of every demo account.
+        Password of every demo account (default
+        :data:`workbench.datasets.catalog.DEMO_PASSWORD`).
     progress
         Called with one line per step (default: print to stderr).
 
@@ -227,7 +230,11 @@ def seed(
         When ``data_dir`` holds an exchange that was not made by a completed seed and
         ``force`` is not set.
     """
+    from workbench.datasets import catalog
+    from workbench.datasets._paths import sample_data_dir
+
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    password = password or catalog.DEMO_PASSWORD
     data_dir = Path(data_dir).resolve()
     if is_seeded(data_dir) and not force:
         report = json.loads((data_dir / REPORT_FILE).read_text(encoding="utf-8"))
