@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_entity ON history (tenant, entity_id, ts);
 CREATE INDEX IF NOT EXISTS history_type ON history (tenant, entity_type, ts);
 """
-_COLS = "e.pk, e.id, e.type, e.service_path, e.created, e.modified, e.attrs, e.geom, e.cell"
+_COLS = "e.pk, e.id, e.type, e.service_path, e.created, e.modified, e.attrs, e.cell"
 SCHEMA_VERSION = 2
 # Points live in a grid index: a B-tree keyed by (tenant, cell) with cells of 1/256 degree
 # (about 430 m x 310 m in Sapporo), far cheaper to insert into than an R*Tree; other shapes
@@ -92,9 +92,9 @@ def _regexp(pattern: str, value: Any) -> bool:
 
 
 def _row_entity(row: tuple) -> Entity:
-    pk, eid, etype, sp, created, modified, attrs, geom, cell = row
-    e = Entity(eid, etype, sp, orjson.loads(attrs), created, modified,
-               orjson.loads(geom) if geom else None, pk)
+    pk, eid, etype, sp, created, modified, attrs, cell = row
+    # the stored geometry is derived from attrs; writers recompute it, readers never need it
+    e = Entity(eid, etype, sp, orjson.loads(attrs), created, modified, None, pk)
     if cell is not None:
         e.extra["cell"] = cell
     return e
