@@ -46,6 +46,7 @@ def create_exchange_app(
                 await asyncio.sleep(_FLUSH_EVERY_S)
                 await asyncio.to_thread(svc.meter.flush)
 
+        svc.meter.auto_flush = False  # keep database writes off the event loop
         task = asyncio.create_task(flush_forever())
         try:
             yield

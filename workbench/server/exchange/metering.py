@@ -68,6 +68,7 @@ class Meter:
         self._windows: dict[str, tuple[int, int]] = {}
         self._pending: dict[tuple[str, str], list[int]] = {}
         self.flush_interval_s = flush_interval_s
+        self.auto_flush = True  # a server turns this off and flushes from a background task
         self._last_flush = time.monotonic()
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
@@ -154,7 +155,7 @@ class Meter:
             row[0] += 1
             row[1] += entities
             row[2] += nbytes
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        if self.auto_flush and time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
     def flush(self) -> None:
