@@ -63,6 +63,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--node-crossings", action="store_true", help="walk_graph(node_crossings=True)"
+    )
     args = parser.parse_args()
     sapporo = args.data / "sapporo"
 
@@ -83,7 +86,9 @@ def main() -> None:
     }
     for _ in range(args.repeat):
         start = time.perf_counter()
-        graph = walk_graph(roads, extra_links=sapporo_underground_walkways())
+        graph = walk_graph(
+            roads, extra_links=sapporo_underground_walkways(), node_crossings=args.node_crossings
+        )
         t_graph = time.perf_counter()
         access = accessibility(graph, areas, amenities, minutes=[10, 15])
         t_access = time.perf_counter()
@@ -102,7 +107,10 @@ def main() -> None:
         f"data: {len(roads):,} road lines, {len(areas):,} small areas, "
         f"{len(amenities):,} amenities in {len(categories)} categories ({', '.join(categories)})"
     )
-    print(f"graph: {graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges")
+    print(
+        f"graph (node_crossings={args.node_crossings}): {graph.number_of_nodes():,} nodes, "
+        f"{graph.number_of_edges():,} edges"
+    )
     print(f"loading files: {load_s:.2f} s (not counted below)")
     print(f"{'step':<15}{'best s':>9}{'median s':>10}")
     for step, values in timings.items():

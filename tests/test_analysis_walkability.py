@@ -56,6 +56,9 @@ def test_lines_crossing_without_a_shared_vertex_stay_apart():
     )
     graph = walk_graph(bridge, bridge_gaps_m=0)
     assert nx.number_connected_components(graph) == 2
+    at_grade = walk_graph(bridge, bridge_gaps_m=0, node_crossings=True)
+    assert nx.number_connected_components(at_grade) == 1
+    assert sorted(d for _, d in at_grade.degree()) == [1, 1, 1, 1, 4]
 
 
 def test_snap_tolerance_merges_near_endpoints_and_gaps_are_bridged():
@@ -162,12 +165,28 @@ def test_frank_index_ranks_the_dense_connected_mixed_area_first():
     # More intersections on the right (3 columns x 5 vs 2 x 5), and a mix of amenities.
     amenities = _points([(300, 200), (310, 200), (320, 200)], category=["a", "b", "c"])
     index = frank_index(
-        areas, graph, population_column="population", amenities=amenities, mix_radius_m=100
+        areas, graph, population_column="population", amenities=amenities, radius_m=None
     )
     assert index["intersections"].sum() == len(intersection_nodes(graph))
     assert index["land_use_mix"].tolist() == pytest.approx([0.0, 1.0])
     assert index["frank_index"].idxmax() == 1
     assert index["residential_density_per_km2"].iloc[1] == pytest.approx(5000 / 0.15)
+
+
+def test_frank_index_in_neighbourhood_circles():
+    graph = walk_graph(_grid_roads(9))  # 800 m square, 100 m blocks
+    boxes = [shapely.box(0, 0, 100, 100), shapely.box(350, 350, 450, 450)]
+    areas = gpd.GeoDataFrame({"population": [1000, 3000]}, geometry=boxes, crs=CRS)
+    index = frank_index(areas, graph, population_column="population", radius_m=160)
+    # Within 160 m of (400, 400): the 3x3 junctions around it (the next ring is 200 m
+    # away). Of the 8 nodes within 160 m of (50, 50), the grid corner is a bend, not a
+    # junction.
+    assert index["intersections"].tolist() == [7, 9]
+    circle_km2 = np.pi * 0.16**2
+    assert index["residential_density_per_km2"].tolist() == pytest.approx(
+        [1000 / circle_km2, 3000 / circle_km2]
+    )
+    assert index["frank_index"].idxmax() == 1
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="Sapporo sample data not present")
