@@ -54,6 +54,7 @@ maps.linked_choropleth(
                          f"{s.split('|')[1]} min" for s in counts},
                    walkability.SCORE: "walk score (0-100)"},
     initial="subway|15", simplify_deg=None)
+area_map.fit_bounds([[42.99, 141.24], [43.15, 141.49]])  # the built-up area
 
 category = widgets.Dropdown(
     options=[(walkability.PLURALS[key], key) for key in data.categories]

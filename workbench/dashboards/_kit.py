@@ -35,7 +35,7 @@ def public_exchange(**options: Any):
     """
     import workbench.client as wb
 
-    if not os.environ.get("WORKBENCH_URL"):
+    if not (options.get("url") or os.environ.get("WORKBENCH_URL")):
         raise RuntimeError(
             "WORKBENCH_URL is not set: start the dashboards with `workbench up` (or set "
             "WORKBENCH_URL and WORKBENCH_API_KEY to the exchange and its public read-only key)."

@@ -1,0 +1,317 @@
+"""The public dashboards, served by a real Voilà server over a seeded exchange, in Chromium.
+
+One Voilà server (preheated kernels) serves all dashboards for this module; each dashboard is
+opened exactly once (a second visit would wait for its kernel pool to refill). All http(s)
+requests that leave 127.0.0.1 are blocked and recorded: there must be none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from servers import free_port
+
+from workbench import maps
+from workbench.dashboards import health, serve_dashboards, voila_command
+
+REPO = Path(__file__).resolve().parents[1]
+DASHBOARDS = sorted(p.name for p in (REPO / "dashboards").glob("*.ipynb"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RENDER_TIMEOUT_MS = 150_000  # the first visit may wait for the kernel's preheated run
+
+pytestmark = pytest.mark.slow
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def public_key(seeded_exchange) -> str:
+    accounts = seeded_exchange.credentials["accounts"]
+    return next(a["api_key"] for a in accounts if a["kind"] == "public")
+
+
+@pytest.fixture(scope="module")
+def voila(seeded_exchange, public_key, tmp_path_factory):
+    """``serve_dashboards`` on a free port with the public credential; always stopped."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    env = {
+        **os.environ,
+        "WORKBENCH_URL": seeded_exchange.url,
+        "WORKBENCH_API_KEY": public_key,
+    }
+    proc = serve_dashboards(port=port, env=env, log_path=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"voila exited early:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(url + "/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"voila did not answer:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Visit:
+    """A page with its console errors and any request that tried to leave the machine."""
+
+    def __init__(self, browser) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        self.errors: list[str] = []
+        self.remote: list[str] = []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.route("**/*", self._route)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("http://", "https://", "ws://")) and not re.match(
+            r"^(https?|ws)://(127\.0\.0\.1|localhost)[:/]", url
+        ):
+            self.remote.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    def open(self, url: str) -> float:
+        started = time.monotonic()
+        self.page.goto(url, timeout=RENDER_TIMEOUT_MS)
+        self.page.wait_for_selector("img.widget-image", timeout=RENDER_TIMEOUT_MS)
+        self.map_paths(at_least=10)
+        return time.monotonic() - started
+
+    def map_paths(self, *, at_least: int) -> int:
+        frame = self.page.frame_locator("iframe.workbench-map").first
+        frame.locator(".leaflet-overlay-pane path").nth(at_least - 1).wait_for(timeout=60_000)
+        return frame.locator(".leaflet-overlay-pane path").count()
+
+    def chart(self) -> str:
+        return self.page.get_attribute("img.widget-image", "src") or ""
+
+    def wait_chart_change(self, before: str) -> None:
+        self.page.wait_for_function(
+            "b => document.querySelector('img.widget-image').src !== b",
+            arg=before,
+            timeout=30_000,
+        )
+
+    def select(self, index: int, label_prefix: str) -> None:
+        select = self.page.locator(".widget-dropdown select").nth(index)
+        labels = select.evaluate("s => [...s.options].map(o => o.text)")
+        # ipywidgets writes option labels with non-breaking spaces
+        label = next(x for x in labels if x.replace("\xa0", " ").startswith(label_prefix))
+        select.select_option(label=label)
+
+    def assert_clean(self) -> None:
+        body = self.page.content()
+        assert "Failed to load model class" not in body
+        assert self.errors == []
+        assert self.remote == []
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def _footer(page) -> str:
+    return page.inner_text(".workbench-footer")
+
+
+# --------------------------------------------------------------------------- launcher
+
+
+def test_voila_command_strips_sources_preheats_culls_and_uses_the_offline_template():
+    command = " ".join(voila_command(dashboards_dir=REPO / "dashboards", port=8866))
+    for flag in (
+        "--strip_sources=True",
+        "--preheat_kernel=True",
+        "--pool_size=1",
+        "--MappingKernelManager.cull_idle_timeout=600",
+        "--MappingKernelManager.cull_interval=60",
+        "--template=workbench",
+        "--no-browser",
+    ):
+        assert flag in command
+
+
+def test_serve_dashboards_needs_the_exchange_url(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_URL"}
+    with pytest.raises(ValueError, match="WORKBENCH_URL"):
+        serve_dashboards(dashboards_dir=tmp_path, port=free_port(), env=env)
+
+
+def test_dashboards_are_committed_without_outputs():
+    import nbformat
+
+    for name in DASHBOARDS:
+        notebook = nbformat.read(REPO / "dashboards" / name, as_version=4)
+        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), name
+    result = subprocess.run(
+        [sys.executable, str(REPO / "dashboards" / "_build.py"), "--check"], capture_output=True
+    )
+    assert result.returncode == 0, result.stdout.decode()
+
+
+# --------------------------------------------------------------------------- in the browser
+
+
+def test_landing_page_links_each_dashboard_with_attribution_and_no_cdn(voila):
+    page = httpx.get(voila + "/", timeout=10).text
+    for name in DASHBOARDS:
+        assert f"/voila/render/{name}" in page
+    assert "synthetic" in page.lower()
+    assert "e-Stat" in page
+    assert maps.external_resources(page) == []
+
+
+def test_health_dashboard_shows_only_suppressed_aggregates(
+    voila, browser, seeded_exchange, public_key
+):
+    visit = Visit(browser)
+    try:
+        visit.open(voila + "/voila/render/health_points.ipynb")
+        assert visit.map_paths(at_least=20) >= 20  # 10 ward outlines + 10 choropleth wards
+        page = visit.page
+        assert "public_exchange" not in page.content()  # sources stripped
+        assert public_key not in page.content()  # the credential never reaches the page
+        cells_seen = [_visible_counts(page)]
+        for index, label in [(0, "Kiyota"), (1, "80+"), (0, "Teine"), (1, "20-29")]:
+            before = visit.chart()
+            visit.select(index, label)
+            visit.wait_chart_change(before)
+            cells_seen.append(_visible_counts(page))
+        assert "suppressed" in page.inner_text("body")
+        footer = _footer(page)
+        assert "Synthetic data" in footer and "札幌市" in footer
+        visit.assert_clean()
+    finally:
+        visit.close()
+    counts = [n for table in cells_seen for n in table]
+    assert counts, "the age-band table showed no numbers"
+    assert all(n == 0 or n >= 10 for n in counts), sorted(set(n for n in counts if 0 < n < 10))
+
+
+def _visible_counts(page) -> list[int]:
+    """People counts in the table: the columns headed "people" (steps are not counts)."""
+    rows = page.evaluate(
+        """() => { const t = document.querySelector('table.workbench-table');
+                   const row = [...t.querySelectorAll('thead tr')].find(r =>
+                       [...r.querySelectorAll('th')].some(h => h.innerText.trim() === 'people'));
+                   const heads = [...row.querySelectorAll('th')].map(h => h.innerText.trim());
+                   return [...t.querySelectorAll('tbody tr')].map(r =>
+                       [...r.querySelectorAll('td')].map((d, i) => [heads[i + 1], d.innerText]));
+                 }"""
+    )
+    out = []
+    for row in rows:
+        for head, text in row:
+            if head == "people" and re.fullmatch(r"[\d,]+", text.strip()):
+                out.append(int(text.replace(",", "")))
+    return out
+
+
+def test_policy_dashboard_estimates_effects_and_updates_the_chart(voila, browser):
+    visit = Visit(browser)
+    try:
+        visit.open(voila + "/voila/render/policy_effects.ipynb")
+        page = visit.page
+        summary = page.inner_text("body")
+        assert "Estimated effect" in summary and "True effect" in summary
+        assert "95% CI" in summary
+        before = visit.chart()
+        visit.select(1, "Sapporo Snow Festival")
+        visit.wait_chart_change(before)
+        assert "Snow Festival" in page.inner_text("body")
+        before = visit.chart()
+        page.get_by_role("button", name="Difference-in-differences").click()
+        visit.wait_chart_change(before)
+        assert "difference-in-differences" in page.inner_text("body")
+        assert visit.map_paths(at_least=10) >= 10 + 46  # wards and the stations
+        assert "SYNTHETIC" in _footer(page).upper()
+        visit.assert_clean()
+    finally:
+        visit.close()
+
+
+def test_walkability_dashboard_switches_map_state_ranking_and_chart(voila, browser):
+    visit = Visit(browser)
+    try:
+        visit.open(voila + "/voila/render/walkability.ipynb")
+        page = visit.page
+        assert visit.map_paths(at_least=5000) > 5000  # every 町丁目 is drawn
+        state = (
+            "() => document.querySelector('iframe.workbench-map')"
+            ".contentDocument.body.getAttribute('data-map-state')"
+        )
+        assert page.evaluate(state) == "subway|15"
+        ranking = page.inner_text("table.workbench-table")
+        before = visit.chart()
+        visit.select(0, "Hospitals")
+        visit.wait_chart_change(before)
+        page.wait_for_function(f"() => ({state})() === 'hospital|15'", timeout=10_000)
+        assert page.inner_text("table.workbench-table") != ranking
+        assert "of Sapporo's residents" in page.inner_text("body")
+        assert "e-Stat" in _footer(page)
+        visit.assert_clean()
+    finally:
+        visit.close()
+
+
+# --------------------------------------------------------------------------- privacy, exhaustive
+
+
+def test_no_combination_of_health_controls_shows_a_cell_under_10(seeded_exchange, public_key):
+    """Every ward × month × age band selection the dashboard can show, checked in Python."""
+    from workbench.dashboards import public_exchange
+
+    exchange = public_exchange(url=seeded_exchange.url, api_key=public_key)
+    table = health.check_publishable(health.load_health_table(exchange))
+    for ward in table["ward_code"].unique():
+        for month in table["month"].unique():
+            shown = health.age_band_table(table, ward_code=ward, month=month)
+            people = shown.xs("people", axis=1, level=1).stack()
+            numbers = pd.to_numeric(people.str.replace(",", ""), errors="coerce").dropna()
+            assert ((numbers == 0) | (numbers >= 10)).all(), (ward, month)
+    states = health.ward_states(table, sorted(set(table["ward_code"]) - {health.TOTAL}))
+    values = states.stack().dropna()
+    assert ((values == 0) | (values >= 10)).all()
