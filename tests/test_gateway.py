@@ -244,3 +244,29 @@ def test_a_product_on_an_upstream_broker_is_reached_over_http(exchange, broker):
     assert r.status_code == 200 and r.json()["temperature"]["value"] == 3.5
     assert buyer.http.get("/api/products/upstream/preview").json()[0]["id"] == "U1"
     assert _usage_calls(buyer, "upstream") == (1, 1)
+
+
+def test_an_unreachable_upstream_is_502_and_not_counted(exchange):
+    from servers import free_port
+
+    provider = Client(exchange.url).log_in(PROVIDER_EMAIL)
+    product = {
+        "id": "dead",
+        "title": "Upstream that is down",
+        "service": "dead",
+        "licence": "CC0",
+        "upstream_url": f"http://127.0.0.1:{free_port()}",
+    }
+    assert provider.http.post("/api/products", json=product).status_code == 201
+    provider.http.post(
+        "/api/products/dead/plans",
+        json={"id": "q", "name": "Q", "kind": "free", "monthly_quota": 1},
+    )
+    provider.http.post("/api/products/dead/terms", json={"version": "1", "text": "-"})
+    buyer = new_buyer(exchange.url, "dead@gateway.example")
+    buyer.subscribe("dead", "q")
+    key = buyer.api_key()
+    for _ in range(2):  # quota 1: a failed call does not use it up
+        r = _get(exchange.url, **{"Fiware-Service": "dead", "X-API-Key": key})
+        assert r.status_code == 502 and r.json()["error"] == "BadGateway"
+    assert _usage_calls(buyer, "dead") == (0, 0)

@@ -60,6 +60,10 @@ _READ_POSTS = ("/v2/op/query",)
 GATEWAY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+class BackendError(Exception):
+    """The product's broker could not answer (network error or crash before a response)."""
+
+
 class Backend(Protocol):
     """Where a product's broker is: send one request, get ``(status, headers, body)``."""
 
@@ -106,7 +110,11 @@ class AsgiBackend:
             elif message["type"] == "http.response.body":
                 result["chunks"].append(message.get("body", b""))
 
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:  # Starlette re-raises after sending its 500 response
+            if not result["headers"] and not result["chunks"]:
+                raise BackendError(type(exc).__name__) from exc
         return result["status"], result["headers"], b"".join(result["chunks"])
 
     async def aclose(self) -> None:
@@ -122,13 +130,16 @@ class HttpBackend:
     async def send(
         self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
     ) -> tuple[int, RawHeaders, bytes]:
-        resp = await self.client.request(
-            method,
-            path,
-            params=query.decode("latin-1") or None,
-            headers=[(k, v) for k, v in headers if k not in (b"host", b"content-length")],
-            content=body or None,
-        )
+        try:
+            resp = await self.client.request(
+                method,
+                path,
+                params=query.decode("latin-1") or None,
+                headers=[(k, v) for k, v in headers if k not in (b"host", b"content-length")],
+                content=body or None,
+            )
+        except httpx.HTTPError as exc:
+            raise BackendError(type(exc).__name__) from exc
         return resp.status_code, list(resp.headers.raw), resp.content
 
     async def aclose(self) -> None:
@@ -254,11 +265,9 @@ class Gateway:
             )
         try:
             status, headers, body = await self._forward(request, product)
-        except httpx.HTTPError as exc:
+        except BackendError as exc:
             self.meter.release(entitlement.subscription_id, adm)
-            return _ngsi_error(
-                502, "BadGateway", f"The product's broker did not answer ({type(exc).__name__})."
-            )
+            return _ngsi_error(502, "BadGateway", f"The product's broker did not answer ({exc}).")
         if status >= 500 or 300 <= status < 400:
             self.meter.release(entitlement.subscription_id, adm)
         else:
@@ -273,10 +282,8 @@ class Gateway:
         """The product's provider (or an admin) reads and writes without metering."""
         try:
             status, headers, body = await self._forward(request, product)
-        except httpx.HTTPError as exc:
-            return _ngsi_error(
-                502, "BadGateway", f"The product's broker did not answer ({type(exc).__name__})."
-            )
+        except BackendError as exc:
+            return _ngsi_error(502, "BadGateway", f"The product's broker did not answer ({exc}).")
         return self._relay(status, headers, body, None)
 
     @staticmethod
