@@ -15,7 +15,32 @@ from .auth import SESSION_COOKIE, principal_of, require_principal, service_of
 from .errors import Forbidden, NotFound
 from .service import ExchangeService, Principal
 
-router = APIRouter(prefix="/api", tags=["exchange"])
+
+class Problem(BaseModel):
+    """An RFC 9457 problem (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+_PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
+router = APIRouter(
+    prefix="/api",
+    tags=["exchange"],
+    responses={
+        code: {**_PROBLEM, "description": text}
+        for code, text in (
+            (401, "No or invalid credential"),
+            (403, "Not allowed for this account"),
+            (404, "No such object (or not yours)"),
+            (409, "Conflicts with the current state"),
+            (422, "Invalid input"),
+        )
+    },
+)
 
 Caller = Annotated[Principal, Depends(require_principal)]
 Svc = Annotated[ExchangeService, Depends(service_of)]
