@@ -328,3 +328,31 @@ def test_restricted_products_have_no_public_preview(exchange):
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
     provider = Client(exchange.url).log_in(PROVIDER_EMAIL)
     assert provider.http.get("/api/products/steps/preview").status_code == 200
+
+
+JUNK_PARAMS = ["%00", "a" * 300, "..%2F..%2Fetc", "'%20OR%201=1", "%F0%9F%92%A3"]
+JUNK_BODIES = [None, b"[]", b'{"id": null, "kind": 5}', b"{bad", b'"' + b"x" * 10000 + b'"']
+
+
+def test_every_api_operation_answers_junk_with_a_4xx(exchange):
+    """A sweep over the OpenAPI document: junk path parameters and bodies, with and without
+    a credential, never produce a 5xx."""
+    spec = httpx.get(exchange.url + "/openapi.json").json()
+    token = _provider_token(exchange.url)
+    failures = []
+    with httpx.Client(base_url=exchange.url, timeout=30) as http:
+        for path, ops in spec["paths"].items():
+            for method in ops:
+                for i, param in enumerate(JUNK_PARAMS):
+                    url = path
+                    while "{" in url:
+                        start, end = url.index("{"), url.index("}")
+                        url = url[:start] + param + url[end + 1 :]
+                    body = JUNK_BODIES[i % len(JUNK_BODIES)]
+                    for headers in ({}, {"Authorization": f"Bearer {token}"}):
+                        if body is not None:
+                            headers = {**headers, "Content-Type": "application/json"}
+                        r = http.request(method.upper(), url, content=body, headers=headers)
+                        if r.status_code >= 500:
+                            failures.append((method, url[:60], r.status_code, r.text[:120]))
+    assert failures == []
