@@ -270,3 +270,17 @@ def test_an_unreachable_upstream_is_502_and_not_counted(exchange):
         r = _get(exchange.url, **{"Fiware-Service": "dead", "X-API-Key": key})
         assert r.status_code == 502 and r.json()["error"] == "BadGateway"
     assert _usage_calls(buyer, "dead") == (0, 0)
+
+
+def test_a_suspended_subscription_is_refused_until_resubscribed(exchange):
+    client = new_buyer(exchange.url, "suspended@gateway.example")
+    sub = client.subscribe("stations", "free")
+    key = client.api_key()
+    headers = {"Fiware-Service": "stations", "X-API-Key": key}
+    assert _get(exchange.url, **headers).status_code == 200
+    provider = Client(exchange.url).log_in(PROVIDER_EMAIL)
+    r = provider.http.post(f"/api/subscriptions/{sub['id']}/suspend")
+    assert r.status_code == 200 and r.json()["status"] == "suspended"
+    assert _get(exchange.url, **headers).status_code == 403
+    audit = client.http.get("/api/audit").json()
+    assert audit[0]["action"] == "subscription.suspended" and audit[0]["target"] == sub["id"]
