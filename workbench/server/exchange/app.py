@@ -86,7 +86,8 @@ def create_exchange_app(
 
 
 def _add_optional_routers(app: FastAPI) -> None:
-    from . import ckan, portal
+    from . import ckan, dcat, portal
 
+    app.include_router(dcat.router)
     app.include_router(ckan.router)
     portal.install(app)
