@@ -50,17 +50,3 @@ def test_unknown_package_is_ckan_not_found(ckan, exchange):
         ckan.action.package_show(id="nope")
     r = httpx.get(exchange.url + "/api/3/action/package_show", params={"id": "nope"})
     assert r.status_code == 404 and r.json()["success"] is False
-
-
-def test_the_catalog_is_published_as_dcat_data_services(exchange):
-    r = httpx.get(exchange.url + "/api/catalog.jsonld")
-    assert r.status_code == 200 and r.headers["content-type"] == "application/ld+json"
-    catalog = r.json()
-    assert catalog["@type"] == "dcat:Catalog"
-    services = {s["dct:identifier"]: s for s in catalog["dcat:service"]}
-    assert set(services) == {"wards", "stations", "steps"}
-    wards = services["wards"]
-    assert wards["@type"] == "dcat:DataService" and wards["wb:fiwareService"] == "wards"
-    assert wards["dcat:endpointURL"] == exchange.url + "/v2"
-    assert {"odrl:action": "resale"} in wards["odrl:hasPolicy"]["odrl:prohibition"]
-    assert services["steps"]["wb:synthetic"] is True
