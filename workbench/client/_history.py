@@ -9,20 +9,18 @@ are paged (``limit``/``offset``, 10,000 a page); after the first page gives
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 
 from ..ngsi import values_to_array
-from ..ngsi._types import DATETIME_DTYPE
+from ..ngsi._types import DATETIME_DTYPE, guess_type
 from ._http import Batch, Operation, Request, Response, one
 from ._progress import progress_bar
 from ._provenance import ProductRef
 
 PAGE_SIZE = 10_000  # the /ql/v2 maximum
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _iso(value: Any) -> str | None:
@@ -105,19 +103,6 @@ def _points(body: dict[str, Any]) -> int:
     return len(body.get("index", []))
 
 
-def _guess_type(values: list[Any]) -> str | None:
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    if all(isinstance(v, bool) for v in present):
-        return "Boolean"
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-        return "Number"
-    if all(isinstance(v, str) for v in present):
-        return "DateTime" if all(_ISO_DATETIME.match(v) for v in present) else "Text"
-    return None
-
-
 def _frame(rows: dict[str, list[Any]], attrs: list[str]) -> pd.DataFrame:
     index = pd.DatetimeIndex(
         pd.to_datetime(pd.Series(rows["time"], dtype=object), utc=True, format="ISO8601"),
@@ -129,7 +114,7 @@ def _frame(rows: dict[str, list[Any]], attrs: list[str]) -> pd.DataFrame:
     }
     for attr in attrs:
         values = rows[attr]
-        data[attr] = values_to_array(values, _guess_type(values))
+        data[attr] = values_to_array(values, guess_type(values))
     frame = pd.DataFrame(data, index=index)
     order = frame.reset_index()[["time", "entity_id"]]
     frame = frame.iloc[order.sort_values(["time", "entity_id"], kind="stable").index]

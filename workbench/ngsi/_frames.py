@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._geometry import CRS, GEO_TYPES
-from ._types import common_type, dtype_for, series_to_values, values_to_array
+from ._types import common_type, dtype_for, guess_type, series_to_values, values_to_array
 
 _RESERVED = ("id", "type")
 
@@ -60,8 +60,13 @@ class FrameBuilder:
     the size of the result; every step is a list comprehension or a C-level ``map``.
     """
 
-    def __init__(self, *, metadata: bool = False) -> None:
+    def __init__(
+        self, *, metadata: bool = False, key_values_types: dict[str, str] | None = None
+    ) -> None:
+        if metadata and key_values_types is not None:
+            raise ValueError("metadata needs the normalized representation, not keyValues")
         self.metadata = metadata
+        self.key_values_types = key_values_types
         self.n = 0
         self.ids: list[Any] = []
         self.types: list[Any] = []
@@ -84,7 +89,11 @@ class FrameBuilder:
                 self.ngsi_types[name] = set()
                 if self.metadata:
                     self.metas[name] = [None] * self.n
-            if None in attrs:
+            if self.key_values_types is not None:  # keyValues: the attribute is its value
+                self.values[name].extend(attrs)
+                if name in self.key_values_types:
+                    self.ngsi_types[name].add(self.key_values_types[name])
+            elif None in attrs:
                 self.ngsi_types[name].update({a.get("type") for a in attrs if a is not None})
                 self.values[name].extend([None if a is None else a.get("value") for a in attrs])
             else:  # every entity has the attribute: C-level map, no Python loop
@@ -115,6 +124,8 @@ class FrameBuilder:
             types = self.ngsi_types.get(name, set()) - {None}
             ngsi_type = common_type(types) if types else (attr_types or {}).get(name)
             values = self.values.get(name, [])
+            if self.n and not types and self.key_values_types is not None:  # not in the map
+                ngsi_type = guess_type(values)
             if not self.n:
                 columns[name] = pd.array([], dtype=dtype_for(ngsi_type))
             else:

@@ -27,6 +27,7 @@ strings to ``Text``, shapely geometries to ``geo:json`` and dicts/lists to
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,24 @@ def common_type(types: set[str]) -> str | None:
         return "Text"
     if types and types <= GEO_TYPES:
         return "geo:json"
+    return None
+
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def guess_type(values: list[Any]) -> str | None:
+    """The NGSI type that plain JSON ``values`` (no declared type) most likely have."""
+    kinds = set(map(type, values)) - {type(None)}
+    if not kinds:
+        return None
+    if kinds == {bool}:
+        return "Boolean"
+    if kinds <= {int, float}:
+        return "Number"
+    if kinds == {str}:
+        present = [v for v in values if v is not None]
+        return "DateTime" if all(_ISO_DATETIME.match(v) for v in present) else "Text"
     return None
 
 
