@@ -25,6 +25,7 @@ _ISO_NORMAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _DATE_TYPES = frozenset({"DateTime", "ISO8601"})
 _ATTR_KEYS = frozenset({"type", "value", "metadata"})
 _TYPE_VALUE = frozenset({"type", "value"})
+_POINT_KEYS = frozenset({"type", "coordinates"})
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 _PLAIN_TYPES: set[str] = set()  # validated types without special handling (not dates, geo)
 
@@ -210,6 +211,27 @@ def normalize_attr(name: str, raw: Any, *, key_values: bool = False) -> dict[str
     return {"type": atype, "value": value, "metadata": metadata}
 
 
+_NUMBERS = (int, float)
+
+
+def _fast_special(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """Normalised DateTime or geo:json Point attribute already in canonical form, or None."""
+    if not raw.keys() <= _TYPE_VALUE:
+        return None
+    atype = raw.get("type")
+    value = raw.get("value")
+    if atype == "DateTime":
+        if value.__class__ is str and _ISO_NORMAL.match(value):
+            return {"type": atype, "value": value, "metadata": {}}
+    elif atype == "geo:json" and value.__class__ is dict and value.get("type") == "Point":
+        c = value.get("coordinates")
+        if (c.__class__ is list and len(c) == 2 and value.keys() == _POINT_KEYS
+                and c[0].__class__ in _NUMBERS and c[1].__class__ in _NUMBERS
+                and -180.0 <= c[0] <= 180.0 and -90.0 <= c[1] <= 90.0):
+            return {"type": atype, "value": value, "metadata": {}}
+    return None
+
+
 def normalize_attrs(raw: Any, *, key_values: bool = False) -> dict[str, dict[str, Any]]:
     """Normalise an attributes object (an entity body without ``id`` and ``type``)."""
     if not isinstance(raw, dict):
@@ -233,7 +255,9 @@ def normalize_attrs(raw: Any, *, key_values: bool = False) -> dict[str, dict[str
         ):
             out[name] = {"type": value["type"], "value": value.get("value"), "metadata": {}}
             continue
-        out[name] = normalize_attr(name, value, key_values=key_values)
+        fast = _fast_special(value) if not key_values and value.__class__ is dict else None
+        out[name] = fast if fast is not None else normalize_attr(name, value,
+                                                                  key_values=key_values)
     return out
 
 
