@@ -164,3 +164,36 @@ def test_plain_broker_has_no_catalog_but_queries_work(stops, broker):
     with pytest.raises(wbc.CatalogUnavailableError, match="plain NGSI broker"):
         ex.products()
     assert ex.entities(type="Stop").count() == 3500
+
+
+def test_mixed_attribute_types_fall_back_without_losing_values(broker):
+    ex = wbc.connect(broker.url, service=_service(), progress=False)
+    ex.publish(pd.DataFrame({"id": ["a"], "x": [1]}), type="M")
+    ex.publish(pd.DataFrame({"id": ["b"], "x": ["one"]}), type="M")
+    df = ex.entities(type="M", order_by="id").to_pandas()
+    assert df["x"].tolist() == [1, "one"] and df["x"].dtype == object
+
+
+def test_metadata_columns_from_the_broker(broker):
+    import httpx
+
+    service = _service()
+    entity = {
+        "id": "s1",
+        "type": "Sensor",
+        "temp": {
+            "type": "Number",
+            "value": 21.5,
+            "metadata": {
+                "unit": {"type": "Text", "value": "CEL"},
+                "TimeInstant": {"type": "DateTime", "value": "2024-01-01T00:00:00Z"},
+            },
+        },
+    }
+    r = httpx.post(broker.url + "/v2/entities", json=entity, headers={"Fiware-Service": service})
+    assert r.status_code == 201
+    ex = wbc.connect(broker.url, service=service, progress=False)
+    df = ex.entities(type="Sensor", metadata=True).to_pandas()
+    assert df.loc[0, "temp.metadata.unit"] == "CEL"
+    assert df["temp.metadata.TimeInstant"].dtype == "datetime64[ns, UTC]"
+    assert "temp.metadata.unit" not in ex.entities(type="Sensor").to_pandas().columns
