@@ -27,6 +27,9 @@ def test_users_and_products_commands(tmp_path):
         )
     )
     assert created[0]["email"] == "trainer@example.org" and len(created[0]["password"]) >= 12
+    assert _run("users", "verify", "trainer@example.org", *d).strip() == (
+        "verified trainer@example.org"
+    )
     users = list(csv.DictReader(io.StringIO(_run("users", "list", *d))))
     assert "trainer@example.org" in {u["email"] for u in users}
     assert all("password" not in k for k in users[0])

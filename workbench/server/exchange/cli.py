@@ -51,6 +51,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     ws.add_argument("--purpose", default="Workshop training")
     ws.set_defaults(func=_users_workshop)
 
+    verify = users_sub.add_parser("verify", help="mark accounts verified (restricted products)")
+    verify.add_argument("email", nargs="+")
+    verify.add_argument("--data-dir", default=".workbench")
+    verify.set_defaults(func=_users_verify)
+
     ls = users_sub.add_parser("list", help="list accounts as CSV")
     ls.add_argument("--data-dir", default=".workbench")
     ls.set_defaults(func=_users_list)
@@ -140,6 +145,22 @@ def _users_workshop(args: argparse.Namespace) -> int:
                 )
         _, key = svc.issue_api_key(account_id, label="workshop")
         writer.writerow([email, password, account_id, key])
+    return 0
+
+
+def _users_verify(args: argparse.Namespace) -> int:
+    svc = _service(args)
+    missing = []
+    for email in args.email:
+        account_id = svc.account_id_for_email(email)
+        if account_id is None:
+            missing.append(email)
+            continue
+        svc.verify_account(account_id, by_account_id=None)
+        print(f"verified {email}")
+    if missing:
+        print(f"no account for: {', '.join(missing)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -359,9 +359,11 @@ class ExchangeService:
         row.pop("password_hash")
         return row
 
-    def verify_account(self, account_id: str, *, by_account_id: str) -> None:
-        """Mark an account verified (admins only)."""
-        self._require_role(by_account_id, "admin")
+    def verify_account(self, account_id: str, *, by_account_id: str | None) -> None:
+        """Mark an account verified (admins only; ``None`` is the local administrator
+        using ``workbench users verify``)."""
+        if by_account_id is not None:
+            self._require_role(by_account_id, "admin")
         self.account(account_id)
         with self.engine.begin() as conn:
             conn.execute(
@@ -371,6 +373,11 @@ class ExchangeService:
                 conn, "account.verified", account_id, actor_id=by_account_id, buyer_id=account_id
             )
         self._invalidate()
+
+    def account_id_for_email(self, email: str) -> str | None:
+        """Return the id of the account with ``email``, or None."""
+        row = self._row(db.accounts, email=(email or "").strip().lower())
+        return row["id"] if row else None
 
     def _require_role(self, account_id: str, *roles: str) -> dict:
         account = self.account(account_id)
