@@ -141,7 +141,6 @@ def test_every_workshop_notebook_ends_with_an_exercise_and_has_solutions():
 def exchange_env(seeded_exchange, monkeypatch):
     """Point the kernel (which inherits os.environ) at the seeded exchange."""
     monkeypatch.setenv("WORKBENCH_URL", seeded_exchange.url)
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("WORKBENCH_CLIENT_ID", raising=False)
     monkeypatch.delenv("WORKBENCH_CLIENT_SECRET", raising=False)
 
@@ -164,3 +163,71 @@ def test_workshop_notebook_runs_top_to_bottom(path, exchange_env, tmp_path):
     nb, _ = run_notebook(path, tmp_path)
     if path.stem.startswith("00-") and path.parent.name == "workshop":
         assert "All good" in _stdout(nb)
+
+
+def _covered(results: dict) -> dict[str, bool]:
+    return {e["name"]: e["ci_covers_truth"] for e in results["estimates"]
+            if e.get("ci_low") is not None}
+
+
+def test_walkability_reaches_every_small_area_category_in_time(exchange_env, tmp_path):
+    exchange_env("planner")
+    _, results = run_notebook(NOTEBOOKS / "walkability.ipynb", tmp_path)
+    assert results["areas"] > 5000
+    assert results["seconds"]["compute_total"] < 30  # the whole city
+    shares = results["share_within_minutes"]
+    assert set(shares) == {"subway_station", "jr_station", "tram_stop", "school", "nursery",
+                           "hospital", "evacuation_site"}
+    assert all(0 < s <= 1 for s in shares.values())
+    assert shares["nursery"] > shares["subway_station"]  # nurseries are everywhere, stations not
+    assert results["spearman_walk_score_steps"] is not None  # the health aggregate was joined
+
+
+def test_policy_effects_recover_the_documented_effects(exchange_env, tmp_path):
+    exchange_env("planner")  # the pedestrian counts need the planner's subscription
+    _, results = run_notebook(NOTEBOOKS / "policy-effects.ipynb", tmp_path)
+    assert results["mode"] == "exchange"
+    covered = _covered(results)
+    assert set(covered) == {"ridership ITS", "ridership DiD", "pedestrians ITS",
+                            "pedestrians DiD"}
+    assert all(covered.values()), results
+
+
+@pytest.mark.parametrize(("seed", "effect"), [(11, 0.0), (12, 0.08)])
+def test_policy_effects_recover_other_seeds_and_effect_sizes(exchange_env, tmp_path, seed,
+                                                             effect):
+    _, results = run_notebook(NOTEBOOKS / "policy-effects.ipynb", tmp_path,
+                              synthetic_seed=seed, synthetic_effect=effect)
+    assert results["mode"] == "generated"
+    for estimate in results["estimates"]:
+        assert estimate["true_effect"] == pytest.approx(effect)
+    assert all(_covered(results).values()), results
+
+
+def test_health_points_shows_only_suppressed_aggregates_by_default(exchange_env, tmp_path):
+    exchange_env("planner")
+    nb, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path)
+    assert "skipping the matched event study" in _stdout(nb)
+    covered = _covered(results)
+    assert list(covered) == ["DiD on aggregates (pre-period weighted)"]
+    assert all(covered.values()), results
+    naive = next(e for e in results["estimates"] if e["name"].startswith("naive"))
+    assert naive["estimate"] - results["true_effect"] > 300  # self-selection bias shows
+
+
+def test_health_points_with_the_research_plan_recovers_the_effect(exchange_env, tmp_path):
+    exchange_env("researcher")
+    _, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path, research_plan=True)
+    covered = _covered(results)
+    assert "matched event-study DiD (individual)" in covered
+    assert all(covered.values()), results
+
+
+@pytest.mark.parametrize(("seed", "effect"), [(21, 0.0), (22, 1200.0)])
+def test_health_points_recover_other_seeds_and_effect_sizes(exchange_env, tmp_path, seed,
+                                                            effect):
+    _, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path, research_plan=True,
+                              synthetic_seed=seed, synthetic_effect=effect)
+    assert results["true_effect"] == pytest.approx(effect, abs=max(0.05 * effect, 1.0))
+    covered = _covered(results)
+    assert len(covered) == 2 and all(covered.values()), results

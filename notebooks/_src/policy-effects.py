@@ -30,8 +30,8 @@
 
 # %% tags=["parameters"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
-ridership_product = "sapporo-subway-ridership"
-pedestrian_product = "sapporo-pedestrian-counts"
+ridership_product = "subway-ridership"
+pedestrian_product = "city-centre-pedestrians"
 event_key = "ekimae_pedestrian_space"
 event_date = "2024-06-01"
 treated_stations = ["N06", "H07", "N07", "T09", "H08"]  # Sapporo and Odori, every line

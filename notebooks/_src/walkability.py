@@ -27,10 +27,10 @@
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
 roads_product = "sapporo-roads"
 small_areas_product = "sapporo-small-areas"
-stations_product = "sapporo-rail-stations"
+stations_product = "sapporo-rail"
 facilities_product = "sapporo-facilities"
 wards_product = "sapporo-wards"
-health_product = "health-points-aggregates"
+health_product = "health-points-aggregate"
 speed_m_per_min = 80.0  # walking speed: 80 m/min is the Japanese real-estate convention
 minutes = 15  # the reach threshold
 full_credit_minutes = 5.0  # Walk-Score-style decay: full credit up to here ...
@@ -66,9 +66,9 @@ ex = connect(exchange_url)
 started = time.perf_counter()
 roads = ex.entities(roads_product).to_geopandas()
 areas = ex.entities(small_areas_product).to_geopandas()
-stations = ex.entities(stations_product).to_geopandas()
+stations = ex.entities(stations_product, type="PublicTransportStop").to_geopandas()
 facilities = ex.entities(facilities_product).to_geopandas()
-wards = ex.entities(wards_product).to_geopandas()
+wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
 fetch_s = time.perf_counter() - started
 print(f"{len(roads):,} road segments, {len(areas):,} small areas, {len(stations)} stations, "
       f"{len(facilities):,} facilities ({fetch_s:.1f} s)")
@@ -84,11 +84,11 @@ station_category = {"subway": "subway_station", "jr": "jr_station", "tram": "tra
 facility_category = {"elementary_school": "school", "junior_high_school": "school",
                      "nursery": "nursery", "hospital": "hospital",
                      "evacuation_site": "evacuation_site"}
-amenities = pd.concat([
-    stations.assign(category=stations["mode"].map(station_category))[["category", "geometry"]],
-    facilities.assign(category=facilities["kind"].map(facility_category))[["category", "geometry"]],
-], ignore_index=True).dropna(subset=["category"])
-amenities = gpd.GeoDataFrame(amenities, geometry="geometry", crs=4326)
+amenities = gpd.GeoDataFrame(
+    {"category": np.r_[stations["mode"].map(station_category).to_numpy(object),
+                       facilities["facilityKind"].map(facility_category).to_numpy(object)]},
+    geometry=np.r_[stations.geometry.values, facilities.geometry.values], crs=4326,
+).dropna(subset=["category"])
 amenities["category"].value_counts().to_frame("destinations")
 
 # %% [markdown]
@@ -188,10 +188,13 @@ m
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 6))
 shown = areas.to_crs(wk.DEFAULT_CRS)
+shown["minutes_to_subway_station"] = shown["minutes_to_subway_station"].replace(np.inf, np.nan)
 shown.plot(column="minutes_to_subway_station", ax=axes[0], cmap="magma_r", vmax=45,
-           legend=True, legend_kwds={"shrink": 0.6, "label": "minutes"})
-axes[0].set_title("Walk to the nearest subway station")
-shown.plot(column="frank_index", ax=axes[1], cmap="viridis", vmin=-4, vmax=8,
+           legend=True, legend_kwds={"shrink": 0.6, "label": "minutes"},
+           missing_kwds={"color": "0.85", "label": "unreachable on this network"})
+axes[0].set_title("Walk to the nearest subway station (grey: unreachable)")
+low, high = shown["frank_index"].quantile([0.05, 0.95])
+shown.plot(column="frank_index", ax=axes[1], cmap="viridis", vmin=low, vmax=high,
            legend=True, legend_kwds={"shrink": 0.6, "label": "index (z units)"})
 axes[1].set_title("Frank-style walkability index")
 for ax in axes:
@@ -212,7 +215,7 @@ ranked = areas[areas["population"] >= min_population].copy()
 ward_name = {"01101": "Chuo", "01102": "Kita", "01103": "Higashi", "01104": "Shiroishi",
              "01105": "Toyohira", "01106": "Minami", "01107": "Nishi", "01108": "Atsubetsu",
              "01109": "Teine", "01110": "Kiyota"}
-ranked["ward"] = ranked["ward_code"].map(ward_name)
+ranked["ward"] = ranked["wardId"].map(ward_name)
 columns = ["name", "ward", "population", "walk_score", "frank_index",
            "minutes_to_subway_station", "minutes_to_school", "minutes_to_hospital"]
 top = ranked.nlargest(top_n, "walk_score")[columns]
@@ -239,8 +242,8 @@ by_ward.style.format({"population": "{:,.0f}", "walk_score": "{:.1f}", "frank_in
 # ## 7. Walkability and health-point steps
 #
 # Do people in more walkable wards walk more? The health-point aggregates (**synthetic**, and
-# suppressed below 10 people) give the mean daily steps of non-participants per ward; we set
-# them against each ward's population-weighted walk score.
+# suppressed below 10 people) give the mean daily steps of non-participants per ward over the
+# last twelve months; we set them against each ward's population-weighted walk score.
 #
 # **Caveat: this cannot show anything about walkability.** The synthetic steps were generated
 # from age and self-selection only — the generator knows nothing about the street network —
@@ -250,13 +253,15 @@ by_ward.style.format({"population": "{:,.0f}", "walk_score": "{:.1f}", "frank_in
 
 # %%
 try:
-    health = ex.entities(health_product).to_pandas()
-    health = health.rename(columns={"wardCode": "ward_code", "ageBand": "age_band",
-                                    "enrolmentStatus": "status", "dailyStepsMean": "steps_mean",
-                                    "refMonth": "month", "personCount": "persons"})
-    cells = health[(health["age_band"] == "All") & (health["status"] == "comparison")
-                   & (health["ward_code"] != "All") & ~health["suppressed"].astype(bool)]
-    steps = cells.groupby("ward_code")["steps_mean"].mean().rename(index=ward_name)
+    cells = ex.entities(health_product, type="PhysicalActivityStatistics",
+                        q="ageBand==All;status==comparison").to_pandas()
+    cells = cells[cells["wardId"] != "All"]
+    history = ex.history(health_product, type="PhysicalActivityStatistics", attr="dailyStepsMean")
+    history = history[history["entity_id"].isin(cells["id"])]
+    history = history[history.index >= history.index.max() - pd.DateOffset(months=11)]
+    ward_of = dict(zip(cells["id"], cells["wardId"].map(ward_name)))
+    steps = pd.to_numeric(history["dailyStepsMean"]).groupby(
+        history["entity_id"].map(ward_of)).mean()
     joined = by_ward.join(steps.rename("mean daily steps (synthetic)"), how="inner")
     ax = joined.plot.scatter(x="walk_score", y="mean daily steps (synthetic)", figsize=(6, 4))
     for ward, row in joined.iterrows():

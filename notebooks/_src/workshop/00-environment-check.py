@@ -68,9 +68,9 @@ print("Leaflet:", leaflet)
 # %% [markdown]
 # ## 3. The exchange and your credential
 #
-# `connect()` with no arguments reads `WORKBENCH_URL` and `WORKBENCH_API_KEY`.
-# `ex.version()` asks the broker who it is (the Orion-compatible `/version`), and `ex.me()`
-# asks the exchange which account your credential belongs to.
+# `connect()` with no arguments reads `WORKBENCH_URL` and `WORKBENCH_API_KEY`. We ask the
+# broker who it is (the Orion-compatible `/version`), then list your subscriptions — which
+# only works if the exchange accepts your credential.
 
 # %% tags=["setup"]
 from workbench.client import connect
@@ -79,11 +79,14 @@ ex = connect(exchange_url)
 ex
 
 # %%
+import httpx
+
 try:
     print("exchange:", ex.url)
-    print("broker version:", ex.version())
-    account = ex.me()
-    print("signed in as:", account.get("name") or account.get("email"), f"({account.get('role')})")
+    print("broker:", httpx.get(ex.url + "/version", timeout=10).json())
+    subscriptions = ex.subscriptions()
+    active = subscriptions[subscriptions["status"] == "active"] if len(subscriptions) else []
+    print(f"credential accepted: {len(active)} active subscription(s)")
 except Exception as exc:
     problems.append(f"the exchange did not accept the connection: {exc}. "
                     "Check WORKBENCH_URL and WORKBENCH_API_KEY with your trainer.")

@@ -19,7 +19,7 @@
 # %% tags=["parameters", "setup"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
 search = "station"  # a word to search the catalog for
-product_id = "sapporo-rail-stations"  # a product to look at in detail
+product_id = "sapporo-rail"  # a product to look at in detail
 
 # %% tags=["setup"]
 import pandas as pd
@@ -67,19 +67,20 @@ found[["id", "title", "provider"]]
 
 # %%
 product = ex.product(product_id)
-for key in ["title", "provider", "service", "entity_types", "licence", "attribution",
-            "update_frequency", "synthetic", "restricted"]:
-    print(f"{key:>17}: {product.get(key)}")
+for key in ["title", "provider", "service", "licence", "attribution"]:
+    print(f"{key:>12}: {getattr(product, key)}")
+for key in ["entity_types", "update_frequency", "synthetic", "restricted"]:
+    print(f"{key:>12}: {product.raw.get(key)}")
 
 # %%
-pd.Series(product.get("quality") or {}, name="quality").to_frame()
+pd.json_normalize(product.quality).T.rename(columns={0: "quality"})
 
 # %% [markdown]
 # A preview shows the first few entities without a subscription, so you can judge whether
 # the product is what you need before you sign up.
 
 # %%
-ex.preview(product_id)
+product.preview
 
 # %% [markdown]
 # **Caveat.** Quality figures (completeness, freshness) describe the API, not whether the data
@@ -99,11 +100,9 @@ ex.preview(product_id)
 
 # %% [solution]
 catalog = ex.products()
-details = pd.DataFrame([ex.product(pid) for pid in catalog["id"]])
-print(details.loc[details["licence"].str.contains("CC BY", na=False), ["id", "licence"]])
-details["entity_count"] = details["quality"].map(lambda q: (q or {}).get("entity_count", 0))
-biggest = details.sort_values("entity_count", ascending=False).iloc[0]
-print(biggest["title"], "—", biggest["attribution"])
+print(catalog.loc[catalog["licence"].str.contains("CC BY", na=False), ["id", "licence"]])
+biggest = catalog.sort_values("quality.entity_count", ascending=False).iloc[0]
+print(biggest["title"], "—", ex.product(biggest["id"]).attribution)
 
 # %% [markdown]
 # ---

@@ -16,7 +16,7 @@
 
 # %% tags=["parameters", "setup"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
-stations_product = "sapporo-rail-stations"
+stations_product = "sapporo-rail"
 facilities_product = "sapporo-facilities"
 wards_product = "sapporo-wards"
 near_m = 800  # walking catchment of a station, metres
@@ -36,8 +36,8 @@ ex = connect(exchange_url)
 # provenance: where the data came from, under which licence, with which query and when.
 
 # %%
-stations = ex.entities(stations_product)
-print(stations.count(), "stations")
+stations = ex.entities(stations_product, type="PublicTransportStop")
+print(stations.count(), "stations and stops")
 stations = stations.to_geopandas()
 stations.head()
 
@@ -54,14 +54,14 @@ stations.dtypes
 # filter runs on the server, so only the matching entities travel.
 
 # %%
-facilities = ex.entities(facilities_product, q="kind==hospital").to_geopandas()
+facilities = ex.entities(facilities_product, q="facilityKind==hospital").to_geopandas()
 print(len(facilities), "hospitals")
-facilities[["name", "ward_code", "geometry"]].head()
+facilities[["name", "wardId", facilities.geometry.name]].head()
 
 # %% [markdown]
 # ## 3. Filtering by place
 #
-# `georel="near;maxDistance:800"` with a point keeps the entities within 800 m of it
+# `georel="near;maxDistance:800"` with a shapely point keeps the entities within 800 m of it
 # (straight-line distance, not walking distance — the walkability notebook does that).
 # Here: nurseries near 大通 (Odori) station.
 
@@ -69,7 +69,7 @@ facilities[["name", "ward_code", "geometry"]].head()
 odori = stations.loc[stations["name"].str.contains("大通")].geometry.iloc[0]
 nurseries_near = ex.entities(
     facilities_product,
-    q="kind==nursery",
+    q="facilityKind==nursery",
     georel=f"near;maxDistance:{near_m}",
     geometry=odori,
 ).to_geopandas()
@@ -81,7 +81,7 @@ print(len(nurseries_near), f"nurseries within {near_m} m of Odori")
 # `workbench.maps` builds a folium map with no tile server: the ten wards are the base layer.
 
 # %%
-wards = ex.entities(wards_product).to_geopandas()
+wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
 m = maps.base_map(wards=wards, attribution=stations.attrs.get("attribution"))
 maps.add_points(stations, m=m, tooltip="name", color="#0070C0", name="stations")
 maps.add_points(nurseries_near, m=m, tooltip="name", color="#d62728", name="nurseries near Odori")
@@ -94,7 +94,7 @@ m
 # ## Exercise
 #
 # How many nurseries lie within `near_m` metres of **any** subway station? (Hint: query the
-# subway stations with `q="mode==subway"`, then either one `near` query per station, or one
+# subway stations with `type="PublicTransportStop", q="mode==subway"`, then either one `near` query per station, or one
 # query for all nurseries and a GeoPandas `sjoin_nearest`/`buffer` in a metric CRS such as
 # EPSG:6680.) Put them on a map.
 #
@@ -104,12 +104,13 @@ m
 # your code here
 
 # %% [solution]
-subway = ex.entities(stations_product, q="mode==subway").to_geopandas()
-nurseries = ex.entities(facilities_product, q="kind==nursery").to_geopandas()
+subway = ex.entities(stations_product, type="PublicTransportStop", q="mode==subway").to_geopandas()
+nurseries = ex.entities(facilities_product, q="facilityKind==nursery").to_geopandas()
 catchment = subway.to_crs(6680).buffer(near_m).union_all()
 close = nurseries[nurseries.to_crs(6680).within(catchment)]
 print(f"{len(close)} of {len(nurseries)} nurseries are within {near_m} m of a subway station")
-m = maps.base_map(wards=ex.entities(wards_product).to_geopandas())
+wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
+m = maps.base_map(wards=wards)
 maps.add_points(close, m=m, tooltip="name", color="#d62728", name="nurseries")
 maps.add_points(subway, m=m, tooltip="name", color="#008800", name="subway")
 m

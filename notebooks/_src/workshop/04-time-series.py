@@ -15,9 +15,9 @@
 
 # %% tags=["parameters", "setup"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
-product_id = "sapporo-subway-ridership"
-station = "N09"  # 大通 Odori on the Namboku line
-attribute = "ridership"
+product_id = "subway-ridership"
+station = "N07"  # 大通 Odori on the Namboku line
+attribute = "peopleCount"  # daily boardings
 from_date = "2022-01-01"
 to_date = "2024-12-31"
 
@@ -34,7 +34,7 @@ ex = connect(exchange_url)
 
 # %%
 entity_id = ex.entities(product_id, q=f"stationCode=={station}").to_pandas()["id"].iloc[0]
-series = ex.history(product_id, entity_id, attribute, from_date=from_date, to_date=to_date)
+series = ex.history(product_id, entity_id, attr=attribute, from_date=from_date, to_date=to_date)
 series.head()
 
 # %%
@@ -53,7 +53,7 @@ plt.show()
 # make these patterns visible before any modelling.
 
 # %%
-by_weekday = daily.groupby(daily.index.dayofweek).mean()
+by_weekday = daily.groupby(daily.index.day_of_week).mean()
 by_weekday.index = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 by_month = daily.groupby(daily.index.month).mean()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
@@ -69,7 +69,7 @@ plt.show()
 #
 # ## Exercise
 #
-# Fetch the history of a second station (say `"H07"`, 大通 on the Toho line) and plot the two
+# Fetch the history of a second station (say `"H08"`, 大通 on the Toho line) and plot the two
 # stations' 28-day means together. Which month is the busiest at each?
 #
 # The solution is in `solutions/04-time-series.ipynb`.
@@ -80,10 +80,10 @@ plt.show()
 # %% [solution]
 def rolling_mean(code):
     eid = ex.entities(product_id, q=f"stationCode=={code}").to_pandas()["id"].iloc[0]
-    s = ex.history(product_id, eid, attribute, from_date=from_date, to_date=to_date)[attribute]
+    s = ex.history(product_id, eid, attr=attribute, from_date=from_date, to_date=to_date)[attribute]
     return s.astype(float)
 
-both = pd.DataFrame({code: rolling_mean(code) for code in (station, "H07")})
+both = pd.DataFrame({code: rolling_mean(code) for code in (station, "H08")})
 both.rolling(28, center=True).mean().plot(figsize=(10, 3), ylabel="boardings per day (synthetic)")
 plt.show()
 print(both.groupby(both.index.month).mean().idxmax())

@@ -7,29 +7,57 @@
 # column a typed attribute (numbers, dates, booleans, text, and the geometry as `geo:json`),
 # written in chunks through the standard `/v2/op/update` batch operation.
 #
-# This notebook runs with a **provider** credential (`WORKBENCH_API_KEY` of the demo provider
-# account). You will publish a small survey of bench locations along 札幌駅前通, read it back,
-# and check the round trip. The survey is **synthetic** — invented for the exercise.
+# This notebook runs with a **provider** credential (`WORKBENCH_API_KEY` of a provider account,
+# e.g. the demo City of Sapporo provider). You will register a small product, publish a survey
+# of bench locations along 札幌駅前通, read it back, and check the round trip. The survey is
+# **synthetic** — invented for the exercise.
 
 # %% tags=["parameters", "setup"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY (a provider's key)
-product_id = "provider-sandbox"  # a product the provider account owns
+product_id = "workshop-benches"  # the product to publish into (created if missing)
+service = "workshop_benches"  # its NGSI tenant (Fiware-Service)
 entity_type = "PointOfInterest"  # FIWARE Smart Data Models type
 n_benches = 12
 seed = 2026
 
 # %% tags=["setup"]
+import os
+
 import geopandas as gpd
+import httpx
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import Point
 
-from workbench.client import connect
+from workbench.client import NotFoundError, connect
 
 ex = connect(exchange_url)
 
 # %% [markdown]
-# ## 1. A frame to publish
+# ## 1. A product to publish into
+#
+# A provider registers each product once in the catalog (title, licence, attribution, its NGSI
+# service); the client does not wrap that administrative call, so we use the exchange API
+# directly, with the same credential. If the product exists already, nothing happens.
+
+# %% tags=["setup"]
+headers = {"X-API-Key": os.environ["WORKBENCH_API_KEY"]}
+try:
+    ex.product(product_id)
+except NotFoundError:
+    created = httpx.post(f"{ex.url}/api/products", headers=headers, timeout=30, json={
+        "id": product_id, "title": "Benches on Ekimae-dori (workshop, SYNTHETIC)",
+        "service": service, "entity_types": [entity_type], "licence": "CC BY 4.0",
+        "attribution": "Workshop exercise data (synthetic)", "synthetic": True,
+        "description": "A made-up bench survey published in workshop 05."})
+    created.raise_for_status()
+    httpx.post(f"{ex.url}/api/products/{product_id}/plans", headers=headers, timeout=30,
+               json={"id": "open", "name": "Open (free)", "kind": "free"}).raise_for_status()
+print(ex.product(product_id))
+
+# %% [markdown]
+# ## 2. A frame to publish
 #
 # One row per bench: a stable id, a few typed attributes and a point geometry. The id column
 # becomes the NGSI entity id, so publishing again *updates* the same entities instead of
@@ -53,14 +81,14 @@ benches = gpd.GeoDataFrame(
 benches.head()
 
 # %% [markdown]
-# ## 2. Publish
+# ## 3. Publish
 
 # %%
 result = ex.publish(benches, product_id, type=entity_type, id_column="bench_id")
 result
 
 # %% [markdown]
-# ## 3. Read it back
+# ## 4. Read it back
 #
 # Query the product for the type we wrote and compare. Numbers, booleans, dates and the
 # geometry come back with the same dtypes.
@@ -70,7 +98,7 @@ back = ex.entities(product_id, type=entity_type, q="seats>0").to_geopandas()
 back = back.set_index("id").loc[benches["bench_id"]]
 assert len(back) == n_benches
 assert (back["seats"].to_numpy() == benches["seats"].to_numpy()).all()
-assert back.geometry.geom_equals_exact(benches.geometry.values, tolerance=1e-7).all()
+assert shapely.equals_exact(back.geometry.values, benches.geometry.values, tolerance=1e-7).all()
 back[["name", "seats", "covered", "geometry"]].head()
 
 # %% [markdown]
@@ -82,8 +110,9 @@ back[["name", "seats", "covered", "geometry"]].head()
 # ## Exercise
 #
 # The survey team found that bench 3 was removed and bench 5 now has a roof. Publish the
-# change (hint: update the frame and publish again with the same ids; to remove an entity,
-# see `ex.delete` / the NGSI `delete` action) and query how many covered benches there are.
+# change (hint: publish again with the same ids — that updates the entities; mark the removed
+# bench with a `status` attribute, as Smart Data Models do, rather than deleting history) and
+# query how many covered benches are still in place.
 #
 # The solution is in `solutions/05-publish.ipynb`.
 
@@ -105,10 +134,10 @@ benches = gpd.GeoDataFrame(
     crs=4326,
 )
 benches.loc[5, "covered"] = True
-ex.publish(benches.drop(index=3), product_id, type=entity_type, id_column="bench_id")
-ex.delete(product_id, [benches.loc[3, "bench_id"]])
-covered = ex.entities(product_id, type=entity_type, q="covered==true").count()
-print(covered, "covered benches")
+benches["status"] = np.where(benches.index == 3, "removed", "inService")
+ex.publish(benches, product_id, type=entity_type, id_column="bench_id")
+covered = ex.entities(product_id, type=entity_type, q="covered==true;status==inService").count()
+print(covered, "covered benches in service")
 
 # %% [markdown]
 # ---
