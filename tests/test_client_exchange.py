@@ -68,6 +68,9 @@ def test_product_detail_has_terms_licence_quality_plans_and_preview(exchange):
     assert p.terms_version == "1" and "research" in p.terms["permitted_purposes"]
     assert list(p.plans["id"]) == ["free"]
     assert 0 < len(p.preview) <= 10 and "id" in p.preview.columns
+    assert p.preview["riders"].dtype == "Int64"  # dtypes guessed from the keyValues preview
+    assert str(p.preview["updated"].dtype) == "datetime64[ns, UTC]"
+    assert p.preview["location"][0].geom_type == "Point"
     assert isinstance(p.quality, dict)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from ..ngsi._frames import FrameBuilder
 from ._errors import CatalogUnavailableError, ProblemError, WorkbenchError
 from ._http import Operation, Request, one
 
@@ -135,9 +136,18 @@ def product_op(url: str, product_id: str) -> Operation[Product]:
         quality=body.get("quality") or {},
         terms=terms,
         plans=records_frame(body.get("plans") or []),
-        preview=pd.DataFrame(preview),
+        preview=_preview_frame(preview),
         raw=body,
     )
+
+
+def _preview_frame(entities: list[dict[str, Any]]) -> pd.DataFrame:
+    """The keyValues preview as a frame with dtypes guessed from the values."""
+    if not entities or not all(isinstance(e, dict) for e in entities):
+        return pd.DataFrame(entities)
+    builder = FrameBuilder(key_values_types={})
+    builder.add(entities)
+    return builder.frame()
 
 
 def plans_op(url: str, product_id: str) -> Operation[pd.DataFrame]:

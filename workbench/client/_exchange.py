@@ -178,9 +178,12 @@ class _ExchangeBase:
         )
         return frame
 
-    def _publish_op(self, frame: pd.DataFrame, product: str | None, **kwargs: Any) -> Operation:
+    def _publish_op(
+        self, frame: pd.DataFrame, product: str | None, *, progress: bool | None, **kwargs: Any
+    ) -> Operation:
         ref = yield from self._resolve_op(product)
-        return (yield from publish_op(ref, frame, progress=self.progress, **kwargs))
+        progress = self.progress if progress is None else progress
+        return (yield from publish_op(ref, frame, progress=progress, **kwargs))
 
     def clear_cache(self) -> int:
         """Delete every cached frame; return how many were deleted."""
@@ -394,17 +397,15 @@ class Exchange(_ExchangeBase):
         dict
             ``{"entities": n, "requests": k}``.
         """
-        saved = self.progress
-        if progress is not None:
-            self.progress = progress
-        try:
-            return self._run(
-                self._publish_op(
-                    frame, product, type=type, id_column=id_column, chunk_size=chunk_size
-                )
-            )
-        finally:
-            self.progress = saved
+        op = self._publish_op(
+            frame,
+            product,
+            type=type,
+            id_column=id_column,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
+        return self._run(op)
 
 
 class AsyncExchange(_ExchangeBase):
@@ -549,10 +550,17 @@ class AsyncExchange(_ExchangeBase):
         type: str | None,
         id_column: str = "id",
         chunk_size: int = 1000,
+        progress: bool | None = None,
     ) -> dict[str, Any]:
-        return await self._run(
-            self._publish_op(frame, product, type=type, id_column=id_column, chunk_size=chunk_size)
+        op = self._publish_op(
+            frame,
+            product,
+            type=type,
+            id_column=id_column,
+            chunk_size=chunk_size,
+            progress=progress,
         )
+        return await self._run(op)
 
 
 def _settings_kwargs(

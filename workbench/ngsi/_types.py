@@ -71,6 +71,9 @@ def common_type(types: set[str]) -> str | None:
     return None
 
 
+_GEOJSON_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
+)
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -83,9 +86,13 @@ def guess_type(values: list[Any]) -> str | None:
         return "Boolean"
     if kinds <= {int, float}:
         return "Number"
+    present = [v for v in values if v is not None]
     if kinds == {str}:
-        present = [v for v in values if v is not None]
         return "DateTime" if all(_ISO_DATETIME.match(v) for v in present) else "Text"
+    if kinds == {dict} and all(
+        v.get("type") in _GEOJSON_TYPES and "coordinates" in v for v in present
+    ):
+        return "geo:json"
     return None
 
 
