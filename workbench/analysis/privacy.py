@@ -105,7 +105,10 @@ def suppress_small_cells(
         (missing when published).
     max_audit_cells : int, default 6000
         Largest connected group of hidden cells for the exact linear-algebra audit; larger
-        groups raise rather than publish an unaudited table.
+        groups raise rather than publish an unaudited table. The audit is cubic in the
+        group size: a group of 1,700 takes a few seconds. Declaring ``no_total`` dimensions
+        splits the table into independent slices (the health-point ward x age band x status
+        x month table: 30 s with month totals, under 1 s with ``no_total=["month"]``).
 
     Returns
     -------
