@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -30,6 +31,10 @@ class ScriptedServer:
         self.log: list[tuple[str, str, dict]] = []
         self.tokens_issued = 0
         self.valid_token: str | None = None
+        self.entities = ENTITIES
+        self.delay_s = 0.0
+        self.in_flight = self.max_in_flight = 0
+        self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,7 +80,16 @@ class ScriptedServer:
                     )
                     return
                 if path == "/v2/entities":
-                    self._send(200, {"Fiware-Total-Count": str(len(ENTITIES))}, ENTITIES)
+                    query = dict(parse_qsl(urlsplit(self.path).query))
+                    offset, limit = int(query.get("offset", 0)), int(query.get("limit", 20))
+                    with outer.lock:
+                        outer.in_flight += 1
+                        outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                    time.sleep(outer.delay_s)
+                    with outer.lock:
+                        outer.in_flight -= 1
+                    rows = outer.entities[offset : offset + limit]
+                    self._send(200, {"Fiware-Total-Count": str(len(outer.entities))}, rows)
                     return
                 self._send(404, {}, {"error": "NotFound", "description": "no such path"})
 
@@ -224,6 +238,20 @@ def test_async_client_retries_the_same_way(server):
 
     df, n = asyncio.run(main())
     assert list(df["id"]) == ["e0", "e1", "e2"] and n == 3
+
+
+def test_pages_are_fetched_concurrently_and_reassembled_in_order(server):
+    server.entities = [
+        {"id": f"e{i:05d}", "type": "T", "n": {"type": "Number", "value": i}} for i in range(4500)
+    ]
+    server.delay_s = 0.05
+    ex = wbc.connect(server.url, service="t", progress=False, max_concurrency=4)
+    df = ex.entities(type="T").to_pandas()
+    assert df["id"].tolist() == [e["id"] for e in server.entities]
+    assert df["n"].tolist() == list(range(4500))
+    assert server.max_in_flight > 1  # pages 2..5 were in flight together
+    requests = [p for m, p, *_ in server.log if p.startswith("/v2/entities")]
+    assert "options=count" in requests[0] and len(requests) == 5
 
 
 def test_retry_after_accepts_seconds_and_http_dates():
