@@ -77,6 +77,10 @@ _FAST_NEAR_M = 20_000.0  # near queries up to this radius take the ranked fast p
 _NEAR_SLACK = 0.005  # relative error bound of the planar distance within that radius
 
 
+def _by_cell(row: tuple) -> int:
+    return row[1]
+
+
 def _cell(x: float, y: float) -> int:
     return int((y + 90.0) * CELLS_PER_DEG) * _ROW + int((x + 180.0) * CELLS_PER_DEG)
 _NUMERIC = "('integer','real')"
@@ -732,6 +736,7 @@ class SqliteStore:
             self._next_pk = None
             raise
         if grid:
+            grid.sort(key=_by_cell)  # key order: each B-tree page is visited once per batch
             db.executemany("INSERT INTO geo_points VALUES (?, ?, ?, ?, ?)", grid)
         if boxes:
             db.executemany("INSERT INTO geo_index VALUES (?, ?, ?, ?, ?)", boxes)
