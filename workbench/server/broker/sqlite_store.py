@@ -386,6 +386,7 @@ class SqliteStore:
                     self._depth -= 1
                 return
             self._db.execute("BEGIN IMMEDIATE")
+            self._next_pk = None  # another process may have written since: re-read max(pk)
             self._depth = 1
             try:
                 yield
