@@ -54,6 +54,10 @@ except NotFoundError:
     created.raise_for_status()
     httpx.post(f"{ex.url}/api/products/{product_id}/plans", headers=headers, timeout=30,
                json={"id": "open", "name": "Open (free)", "kind": "free"}).raise_for_status()
+    httpx.post(f"{ex.url}/api/products/{product_id}/terms", headers=headers, timeout=30, json={
+        "version": "1.0", "text": "Workshop data: any purpose, with attribution.",
+        "permitted_purposes": ["any", "education"], "prohibitions": ["removing_attribution"],
+    }).raise_for_status()
 print(ex.product(product_id))
 
 # %% [markdown]
