@@ -51,9 +51,9 @@ import pandas as pd
 
 from workbench import maps
 from workbench.analysis import walkability as wk
-from workbench.client import connect
+import workbench as wb
 
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 
 # %% [markdown]
 # ## 1. Data from the exchange

@@ -68,14 +68,14 @@ print("Leaflet:", leaflet)
 # %% [markdown]
 # ## 3. The exchange and your credential
 #
-# `connect()` with no arguments reads `WORKBENCH_URL` and `WORKBENCH_API_KEY`. We ask the
+# `wb.connect()` with no arguments reads `WORKBENCH_URL` and `WORKBENCH_API_KEY`. We ask the
 # broker who it is (the Orion-compatible `/version`), then list your subscriptions — which
 # only works if the exchange accepts your credential.
 
 # %% tags=["setup"]
-from workbench.client import connect
+import workbench as wb
 
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 ex
 
 # %%

@@ -9,11 +9,11 @@
 #
 # In this notebook you will
 #
-# 1. connect to the exchange with `connect()`;
+# 1. connect to the exchange with `wb.connect()`;
 # 2. list the catalog as a pandas DataFrame, and search it;
 # 3. open one product: its description, licence, attribution, quality figures and a preview.
 #
-# Browsing the catalog needs no subscription. Nothing secret is written here: `connect()`
+# Browsing the catalog needs no subscription. Nothing secret is written here: `wb.connect()`
 # reads `WORKBENCH_URL` and `WORKBENCH_API_KEY` from the environment.
 
 # %% tags=["parameters", "setup"]
@@ -24,10 +24,10 @@ product_id = "sapporo-rail"  # a product to look at in detail
 # %% tags=["setup"]
 import pandas as pd
 
-from workbench.client import connect
+import workbench as wb
 
 pd.set_option("display.max_colwidth", 80)
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 ex
 
 # %% [markdown]

@@ -26,9 +26,9 @@ purpose = "education"  # your declared purpose: must be one the terms permit
 # %% tags=["setup"]
 import pandas as pd
 
-from workbench.client import connect
+import workbench as wb
 
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 
 # %% [markdown]
 # ## 1. Terms and plans

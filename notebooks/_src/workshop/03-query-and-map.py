@@ -24,10 +24,10 @@ near_m = 800  # walking catchment of a station, metres
 # %% tags=["setup"]
 import geopandas as gpd
 
-from workbench.client import connect
+import workbench as wb
 from workbench import maps
 
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 
 # %% [markdown]
 # ## 1. A first query

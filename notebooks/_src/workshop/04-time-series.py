@@ -25,9 +25,9 @@ to_date = "2024-12-31"
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from workbench.client import connect
+import workbench as wb
 
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 
 # %% [markdown]
 # ## 1. One station's history

@@ -30,9 +30,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from workbench.client import NotFoundError, connect
+import workbench as wb
 
-ex = connect(exchange_url)
+ex = wb.connect(exchange_url)
 
 # %% [markdown]
 # ## 1. A product to publish into
@@ -45,7 +45,7 @@ ex = connect(exchange_url)
 headers = {"X-API-Key": os.environ["WORKBENCH_API_KEY"]}
 try:
     ex.product(product_id)
-except NotFoundError:
+except wb.NotFoundError:
     created = httpx.post(f"{ex.url}/api/products", headers=headers, timeout=30, json={
         "id": product_id, "title": "Benches on Ekimae-dori (workshop, SYNTHETIC)",
         "service": service, "entity_types": [entity_type], "licence": "CC BY 4.0",
