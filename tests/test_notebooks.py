@@ -219,7 +219,8 @@ def test_health_points_with_the_research_plan_recovers_the_effect(exchange_env, 
     exchange_env("researcher")
     _, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path, research_plan=True)
     covered = _covered(results)
-    assert "matched event-study DiD (individual)" in covered
+    assert {"matched event-study DiD (individual)",
+            "IPW-weighted two-way FE DiD (individual)"} <= set(covered)
     assert all(covered.values()), results
 
 
@@ -230,4 +231,4 @@ def test_health_points_recover_other_seeds_and_effect_sizes(exchange_env, tmp_pa
                               synthetic_seed=seed, synthetic_effect=effect)
     assert results["true_effect"] == pytest.approx(effect, abs=max(0.05 * effect, 1.0))
     covered = _covered(results)
-    assert len(covered) == 2 and all(covered.values()), results
+    assert len(covered) == 3 and all(covered.values()), results
