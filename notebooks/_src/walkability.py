@@ -46,6 +46,7 @@ import time
 
 import geopandas as gpd
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -115,16 +116,24 @@ started = time.perf_counter()
 extra = wk.sapporo_underground_walkways() if add_underground_walkways else None
 graph = wk.walk_graph(roads, speed_m_per_min=speed_m_per_min, extra_links=extra)
 graph_s = time.perf_counter() - started
+# Small pieces of road that touch the rest only through a missing national or prefectural
+# road are islands in this graph: keep the main network, so that nobody is snapped onto one.
+pieces = sorted(nx.connected_components(graph), key=len, reverse=True)
+graph = graph.subgraph(pieces[0]).copy()
+graph_s = time.perf_counter() - started
 degree = pd.Series(dict(graph.degree()))
 print(f"{graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges; "
       f"{(degree >= 3).sum():,} intersections (3 or more ways); built in {graph_s:.1f} s")
+print(f"dropped {len(pieces) - 1} islands ({sum(map(len, pieces[1:])):,} nodes) cut off from "
+      "the main network")
 
 # %% [markdown]
 # ## 3. Network accessibility from every 町丁目
 #
 # Origins are the small areas' centroids (a population-weighted centre would be better, but
 # there is nothing finer than the small area). An area or destination farther than 500 m from
-# any road node, or on a piece of network cut off from the rest, is *unreachable* (`inf`).
+# the main network is *unreachable* (`inf`): mostly mountain and forest areas with no city
+# road, but also a few built-up areas served only by national or prefectural roads.
 
 # %%
 started = time.perf_counter()
@@ -154,6 +163,10 @@ reach.style.format({"median minutes to nearest": "{:.1f}",
 # there is no land-use map) and a land-use mix (entropy of destination categories within
 # 800 m — a *facility-mix proxy*: there is no land-use or floor-area data, so Frank's retail
 # floor-area ratio is left out).
+#
+# The two need not agree: the score rewards destinations close by, the index dense street
+# grids and many residents. The city centre has everything within a few minutes but fewer
+# residents per km² than the inner suburbs, so it ranks higher on the first than the second.
 
 # %%
 started = time.perf_counter()
@@ -167,6 +180,8 @@ score_s = time.perf_counter() - started
 total_s = graph_s + access_s + score_s
 print(f"scores in {score_s:.1f} s; network, accessibility and scores for the whole city in "
       f"{total_s:.1f} s")
+rho_scores = areas["walk_score"].corr(areas["frank_index"], method="spearman")
+print(f"Spearman correlation of the two measures over the small areas: {rho_scores:+.2f}")
 areas[["walk_score", "frank_index"]].describe().round(2)
 
 # %% [markdown]
@@ -206,12 +221,15 @@ plt.show()
 # %% [markdown]
 # ## 6. Ranked tables
 #
-# Small areas with at least `min_population` residents. The most walkable are in and around
-# the city centre and along the subway lines; the least walkable are the hillside and
-# fringe areas of Minami, Kiyota, Teine and Atsubetsu — where a car, or a bus, is needed.
+# Small areas with at least `min_population` residents that the network reaches. Read the
+# tables with the map: where are the most and the least walkable areas, and which
+# destinations make the difference?
 
 # %%
-ranked = areas[areas["population"] >= min_population].copy()
+reachable = np.isfinite(areas[[f"minutes_to_{c}" for c in categories]]).all(axis=1)
+print(f"{(~reachable).sum()} small areas ({areas.loc[~reachable, 'population'].sum():,} "
+      "residents) are unreachable on this network and left out of the rankings")
+ranked = areas[(areas["population"] >= min_population) & reachable].copy()
 ward_name = {"01101": "Chuo", "01102": "Kita", "01103": "Higashi", "01104": "Shiroishi",
              "01105": "Toyohira", "01106": "Minami", "01107": "Nishi", "01108": "Atsubetsu",
              "01109": "Teine", "01110": "Kiyota"}
