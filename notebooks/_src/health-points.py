@@ -33,6 +33,8 @@
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
 aggregate_product = "health-points-aggregate"
 individual_product = "health-points-individual"
+population_product = "sapporo-wards"  # population by ward and 5-year age band (open data)
+population_year = 2020
 research_plan = False  # True: individual records (needs an approved research-plan subscription)
 researcher_key_env = "WORKBENCH_RESEARCHER_API_KEY"  # env var holding the researcher's key
 programme_start = "2023-04-01"  # first enrolment wave: months before it are the pre-period
@@ -177,6 +179,36 @@ ax.set_yticks(range(grid.shape[0]), [WARDS.get(w, w) for w in grid.index])
 ax.set_title(f"Enrolled participants, {last} (synthetic; · = suppressed)")
 fig.colorbar(im, ax=ax, shrink=0.8)
 plt.show()
+
+# %% [markdown]
+# Per 1,000 residents of the same ward and age band (City of Sapporo population, 1 October
+# of `population_year`), the same cells tell a planner where the programme reaches few
+# people. Suppressed cells stay hidden.
+
+# %%
+BANDS = {"20-29": (20, 30), "30-39": (30, 40), "40-49": (40, 50), "50-59": (50, 60),
+         "60-69": (60, 70), "70-79": (70, 80), "80+": (80, 105)}
+
+
+def band_population(frame, column_of):
+    """Residents per ward and programme age band from 5-year age columns."""
+    return pd.DataFrame({band: frame[[column_of(a) for a in range(lo, hi, 5)]].astype(float)
+                         .sum(axis=1) for band, (lo, hi) in BANDS.items()})
+
+
+if generated:
+    from workbench.datasets.population import load_ward_population
+
+    pop = load_ward_population(years=[population_year]).set_index("ward_code")
+    residents = band_population(pop, lambda a: "age_100_plus" if a == 100 else f"age_{a}_{a + 4}")
+else:
+    pop = ex.entities(population_product, type="PopulationObserved",
+                      q=f"year=={population_year}").to_pandas().set_index("areaCode")
+    residents = band_population(pop, lambda a: "age100Plus" if a == 100 else f"age{a}To{a + 4}")
+rate = (grid.astype(float) / residents.reindex(grid.index)[grid.columns] * 1000).mask(hidden)
+rate.index = [WARDS.get(w, w) for w in rate.index]
+rate.style.format("{:.1f}", na_rep="·").background_gradient(cmap="Greens", axis=None).set_caption(
+    f"Enrolled participants per 1,000 residents, {last} (synthetic programme)")
 
 # %%
 by_age = agg[(agg["month"] == last) & (agg["ward_code"] == "All") & (agg["age_band"] != "All")
