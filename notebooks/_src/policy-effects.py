@@ -377,8 +377,10 @@ others.style.format({c: "{:+.2%}" for c in ["effect", "ci_low", "ci_high", "true
 #   units alike and cancel.
 # - The ITS rests on the model of season and trend being right, with one or two winters of
 #   history; a misfit season or an unmodelled shock after the opening (a storm, a new
-#   timetable) is absorbed into the "effect". Over 30 regenerated datasets its 95 % interval
-#   covered the truth about 29 times in 30.
+#   timetable) is absorbed into the "effect".
+# - Over 20 regenerated datasets (`python notebooks/_coverage.py`), the four main 95 %
+#   intervals covered the truth 18 to 19 times in 20 — as a 95 % interval should, so expect
+#   the occasional miss; the Snow Festival rows only 14 to 17 times.
 # - Caveats that the synthetic data cannot show: real events are rarely as sharp as a
 #   ribbon-cutting; stations next to the plaza may draw riders *from* other stations
 #   (a control that is affected biases the DiD, as the pedestrian DiD truth above shows);
