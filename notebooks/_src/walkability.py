@@ -33,6 +33,9 @@ wards_product = "sapporo-wards"
 health_product = "health-points-aggregate"
 speed_m_per_min = 80.0  # walking speed: 80 m/min is the Japanese real-estate convention
 minutes = 15  # the reach threshold
+amenity_categories = ["subway_station", "jr_station", "tram_stop", "school", "nursery",
+                      "hospital", "evacuation_site"]  # destinations to measure
+category_weights = {}  # Walk-Score-style weights by category; empty: equal weights
 full_credit_minutes = 5.0  # Walk-Score-style decay: full credit up to here ...
 zero_credit_minutes = 30.0  # ... and none from here
 add_underground_walkways = True  # add Chi-Ka-Ho, Pole Town and Aurora Town by hand
@@ -89,7 +92,8 @@ amenities = gpd.GeoDataFrame(
     {"category": np.r_[stations["mode"].map(station_category).to_numpy(object),
                        facilities["facilityKind"].map(facility_category).to_numpy(object)]},
     geometry=np.r_[stations.geometry.values, facilities.geometry.values], crs=4326,
-).dropna(subset=["category"])
+)
+amenities = amenities[amenities["category"].isin(amenity_categories)]
 amenities["category"].value_counts().to_frame("destinations")
 
 # %% [markdown]
@@ -170,7 +174,8 @@ reach.style.format({"median minutes to nearest": "{:.1f}",
 
 # %%
 started = time.perf_counter()
-areas["walk_score"] = wk.walk_score(access, full_credit_minutes=full_credit_minutes,
+areas["walk_score"] = wk.walk_score(access, weights=category_weights or None,
+                                    full_credit_minutes=full_credit_minutes,
                                     zero_credit_minutes=zero_credit_minutes)
 frank = wk.frank_index(areas, graph, population_column="population", amenities=amenities)
 areas = areas.join(frank[["intersection_density_per_km2", "residential_density_per_km2",
@@ -191,7 +196,6 @@ areas[["walk_score", "frank_index"]].describe().round(2)
 # the subway stations on top. Hover over an area for its name and numbers.
 
 # %%
-areas["minutes_to_subway"] = areas.get("minutes_to_subway_station")
 m = maps.base_map(wards=wards, attribution=" ／ ".join(a for a in attributions if a))
 maps.choropleth(areas, "walk_score", m=m, legend_name="walk score (0-100)", bins=[0, 20, 40, 50,
                 60, 70, 80, 100], tooltip=["name", "population", "walk_score", "frank_index"],
@@ -203,11 +207,12 @@ m
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 6))
 shown = areas.to_crs(wk.DEFAULT_CRS)
-shown["minutes_to_subway_station"] = shown["minutes_to_subway_station"].replace(np.inf, np.nan)
-shown.plot(column="minutes_to_subway_station", ax=axes[0], cmap="magma_r", vmax=45,
+first = "subway_station" if "subway_station" in categories else categories[0]
+shown[f"minutes_to_{first}"] = shown[f"minutes_to_{first}"].replace(np.inf, np.nan)
+shown.plot(column=f"minutes_to_{first}", ax=axes[0], cmap="magma_r", vmax=45,
            legend=True, legend_kwds={"shrink": 0.6, "label": "minutes"},
            missing_kwds={"color": "0.85", "label": "unreachable on this network"})
-axes[0].set_title("Walk to the nearest subway station (grey: unreachable)")
+axes[0].set_title(f"Walk to the nearest {first.replace('_', ' ')} (grey: unreachable)")
 low, high = shown["frank_index"].quantile([0.05, 0.95])
 shown.plot(column="frank_index", ax=axes[1], cmap="viridis", vmin=low, vmax=high,
            legend=True, legend_kwds={"shrink": 0.6, "label": "index (z units)"})
@@ -235,7 +240,8 @@ ward_name = {"01101": "Chuo", "01102": "Kita", "01103": "Higashi", "01104": "Shi
              "01109": "Teine", "01110": "Kiyota"}
 ranked["ward"] = ranked["wardId"].map(ward_name)
 columns = ["name", "ward", "population", "walk_score", "frank_index",
-           "minutes_to_subway_station", "minutes_to_school", "minutes_to_hospital"]
+           *[f"minutes_to_{c}" for c in ("subway_station", "school", "hospital")
+             if c in categories]]
 top = ranked.nlargest(top_n, "walk_score")[columns]
 bottom = ranked.nsmallest(top_n, "walk_score")[columns]
 fmt = {"walk_score": "{:.0f}", "frank_index": "{:+.1f}", "population": "{:,.0f}",
@@ -244,14 +250,15 @@ display(top.style.format(fmt).set_caption(f"Most walkable {top_n} small areas"))
 display(bottom.style.format(fmt).set_caption(f"Least walkable {top_n} small areas"))
 
 # %%
+station_columns = [f"minutes_to_{c}" for c in ("subway_station", "jr_station", "tram_stop")
+                   if c in categories]
 by_ward = ranked.groupby("ward").apply(
     lambda g: pd.Series({"population": g["population"].sum(),
                          "walk_score": np.average(g["walk_score"], weights=g["population"]),
                          "frank_index": np.average(g["frank_index"], weights=g["population"]),
                          f"share within {minutes} min of a station": np.average(
-                             g[[f"minutes_to_{c}" for c in ("subway_station", "jr_station",
-                                                             "tram_stop")]].min(axis=1)
-                             <= minutes, weights=g["population"])}),
+                             g[station_columns].min(axis=1) <= minutes,
+                             weights=g["population"]) if station_columns else np.nan}),
     include_groups=False).sort_values("walk_score", ascending=False)
 by_ward.style.format({"population": "{:,.0f}", "walk_score": "{:.1f}", "frank_index": "{:+.2f}",
                       f"share within {minutes} min of a station": "{:.0%}"})
