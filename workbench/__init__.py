@@ -15,34 +15,57 @@ Examples
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from workbench.client import (
-    AsyncExchange,
-    AsyncQuery,
-    AuthenticationError,
-    CatalogUnavailableError,
-    ConfigurationError,
-    Exchange,
-    FrameCache,
-    NgsiError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProblemError,
-    Product,
-    Query,
-    RateLimitedError,
-    RetryPolicy,
-    ServerError,
-    WorkbenchConnectionError,
-    WorkbenchError,
-    connect,
-    connect_async,
-)
+if TYPE_CHECKING:  # static tools see the names; at run time they load on first use
+    from workbench.client import (
+        AsyncExchange,
+        AsyncQuery,
+        AuthenticationError,
+        CatalogUnavailableError,
+        ConfigurationError,
+        Exchange,
+        FrameCache,
+        NgsiError,
+        NotFoundError,
+        PermissionDeniedError,
+        ProblemError,
+        Product,
+        Query,
+        RateLimitedError,
+        RetryPolicy,
+        ServerError,
+        WorkbenchConnectionError,
+        WorkbenchError,
+        connect,
+        connect_async,
+    )
 
 __version__ = "0.1.0"
 
-# Analyses, loaded on first use so that ``import workbench`` stays light.
+# Every public name, loaded on first use: ``import workbench.analysis`` must not pull in the
+# client (dependencies point one way), and the analyses pull in scipy, networkx, statsmodels.
 _LAZY = {
+    "AsyncExchange": "workbench.client",
+    "AsyncQuery": "workbench.client",
+    "AuthenticationError": "workbench.client",
+    "CatalogUnavailableError": "workbench.client",
+    "ConfigurationError": "workbench.client",
+    "Exchange": "workbench.client",
+    "FrameCache": "workbench.client",
+    "NgsiError": "workbench.client",
+    "NotFoundError": "workbench.client",
+    "PermissionDeniedError": "workbench.client",
+    "ProblemError": "workbench.client",
+    "Product": "workbench.client",
+    "Query": "workbench.client",
+    "RateLimitedError": "workbench.client",
+    "RetryPolicy": "workbench.client",
+    "ServerError": "workbench.client",
+    "WorkbenchConnectionError": "workbench.client",
+    "WorkbenchError": "workbench.client",
+    "connect": "workbench.client",
+    "connect_async": "workbench.client",
     "EffectEstimate": "workbench.analysis.effects",
     "accessibility": "workbench.analysis.walkability",
     "difference_in_differences": "workbench.analysis.effects",
