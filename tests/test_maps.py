@@ -211,3 +211,10 @@ def test_linked_choropleth_switches_state_from_the_parent_page(browser, wards, g
     assert (before[0], after[0]) == (lightest, darkest)  # cell 0: lowest "up", highest "down"
     assert before[3] == after[3] == "#d9d9d9"  # the missing value stays "no data"
     assert problems == []
+
+
+def test_add_points_with_no_points_leaves_the_map_unchanged(wards):
+    m = maps.base_map(wards=wards)
+    empty = pd.DataFrame({"station": [], "lat": [], "lon": []})
+    maps.add_points(empty, m=m, tooltip="station")
+    assert maps.external_resources(maps.to_html(m)) == []

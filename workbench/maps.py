@@ -537,6 +537,8 @@ def add_points(
     if len(points) and not (points.geom_type == "Point").all():
         points = points.assign(geometry=points.geometry.representative_point())
     columns = [tooltip] if isinstance(tooltip, str) else list(tooltip or [])
+    if len(points) == 0:
+        return m  # nothing to draw (folium cannot build a tooltip for an empty layer)
     folium.GeoJson(
         _geojson_data(points, columns, simplify_deg=None),
         name=name,

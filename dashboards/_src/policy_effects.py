@@ -15,7 +15,7 @@ import ipywidgets as widgets
 from IPython.display import HTML, display
 
 from workbench import maps
-from workbench.client import PermissionDeniedError
+from workbench.client import NotFoundError, PermissionDeniedError
 from workbench.dashboards import (
     footer_html,
     load_wards,
@@ -32,15 +32,21 @@ try:
     datasets["pedestrians"] = policy.load_pedestrians(exchange)
     products.append("city-centre-pedestrians")
     access_note = ""
-except PermissionDeniedError:
+except (PermissionDeniedError, NotFoundError):
     access_note = notice_html(
-        "Pedestrian counts are a commercial product that the public credential cannot read; "
-        "this page shows subway ridership only.", kind="warning")
+        "Pedestrian counts are a commercial product that the public credential cannot read "
+        "(or that this exchange does not offer); this page shows subway ridership only.",
+        kind="warning")
 wards = load_wards(exchange)
 attributions = product_attributions(exchange, products)
 DEFAULT_EVENT = "ekimae_pedestrian_space"
-# the default view is computed while the page is prepared
-_ = policy.estimate_effect(datasets["subway"], DEFAULT_EVENT, policy.CENTRE, "its")
+# every estimate is computed while the page is prepared (preheated kernel), so that a
+# control only draws a chart
+for _data in datasets.values():
+    for _event in policy.EVENTS:
+        for _group in [policy.CENTRE, *_data.centre]:
+            for _method in policy.METHODS:
+                policy.estimate_effect(_data, _event, _group, _method)
 
 # %%
 def group_options(data):
@@ -101,6 +107,10 @@ def update(*_):
                                                     event=policy.EVENTS[event.value]))
     chart.value = chart_png(source.value, event.value, group.value, method.value, days.value)
     map_view.value = units_map(source.value, event.value)
+
+
+for _event in policy.EVENTS:
+    units_map("subway", _event)
 
 
 def on_source(change):
