@@ -266,6 +266,10 @@ def test_policy_dashboard_estimates_effects_and_updates_the_chart(voila, browser
         page.get_by_role("button", name="Difference-in-differences").click()
         visit.wait_chart_change(before)
         assert "difference-in-differences" in page.inner_text("body")
+        before = visit.chart()
+        visit.select(1, "Autumn")  # affects every station: no control units for DiD
+        visit.wait_chart_change(before)
+        assert "needs units the event did not affect" in page.inner_text("body")
         assert visit.map_paths(at_least=10) >= 10 + 46  # wards and the stations
         assert "SYNTHETIC" in _footer(page).upper()
         visit.assert_clean()
