@@ -319,3 +319,24 @@ def test_no_combination_of_health_controls_shows_a_cell_under_10(seeded_exchange
     states = health.ward_states(table, sorted(set(table["ward_code"]) - {health.TOTAL}))
     values = states.stack().dropna()
     assert ((values == 0) | (values >= 10)).all()
+
+
+def test_health_views_refuse_a_table_with_a_visible_small_cell_and_blank_suppressed_ones():
+    frame = pd.DataFrame(
+        {
+            "month": ["2024-06"] * 3,
+            "wardId": ["01101", "01101", "All"],
+            "ageBand": ["80+", "70-79", "All"],
+            "status": ["enrolled"] * 3,
+            "personCount": [3, 12, 40],
+            "dailyStepsMean": [5000.0, 6000.0, 6500.0],
+            "suppressed": [False, True, False],
+        }
+    )
+    table = health.normalise_health_table(frame)
+    assert table.loc[table["age_band"] == "70-79", "persons"].isna().all()  # flagged: blanked
+    with pytest.raises(health.UnsafeTableError, match="fewer than 10 people"):
+        health.check_publishable(table)
+    safe = health.check_publishable(table[table["age_band"] != "80+"])
+    shown = health.age_band_table(safe, ward_code="01101", month="2024-06")
+    assert "suppressed" in shown.to_numpy().ravel().tolist()
