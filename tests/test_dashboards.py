@@ -271,6 +271,11 @@ def test_policy_dashboard_estimates_effects_and_updates_the_chart(voila, browser
         visit.wait_chart_change(before)
         assert "needs units the event did not affect" in page.inner_text("body")
         assert visit.map_paths(at_least=10) >= 10 + 46  # wards and the stations
+        state = (
+            "() => document.querySelector('iframe.workbench-map')"
+            ".contentDocument.body.getAttribute('data-map-state')"
+        )
+        page.wait_for_function(f"() => ({state})() === 'walking_points_campaign'", timeout=10_000)
         assert "SYNTHETIC" in _footer(page).upper()
         visit.assert_clean()
     finally:

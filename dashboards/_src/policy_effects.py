@@ -12,6 +12,7 @@
 import functools
 
 import ipywidgets as widgets
+import pandas as pd
 from IPython.display import HTML, display
 
 from workbench import maps
@@ -73,19 +74,26 @@ days = widgets.IntSlider(value=120, min=30, max=360, step=30, description="Days 
 summary = widgets.HTML()
 chart = widgets.Image(format="png", layout=widgets.Layout(width="62%"))
 map_view = widgets.HTML(layout=widgets.Layout(width="38%"))
+map_link = widgets.HTML()
 
 
-@functools.lru_cache(maxsize=16)
-def units_map(source_key, event_key):
+@functools.lru_cache(maxsize=4)
+def units_map(source_key):
+    """Stations (sensors) as small discs, coloured by whether each event affected them;
+    built once, switched in place by ``map_link``."""
     data = datasets[source_key]
-    hit = set(policy.affected(policy.EVENTS[event_key], list(data.units["code"]), data.kind))
-    units = data.units.assign(affected=data.units["code"].isin(hit))
-    m = maps.base_map(wards=wards, ward_label="label", zoom_start=12,
+    codes = list(data.units["code"])
+    hit = pd.DataFrame({key: data.units["code"].isin(
+        policy.affected(e, codes, data.kind)).astype(float) for key, e in policy.EVENTS.items()},
+        index=data.units.index)
+    discs = data.units.assign(geometry=data.units.to_crs(6680).buffer(150).to_crs(4326))
+    m = maps.base_map(wards=wards, ward_label="label",
                       attribution="stations: MLIT N02; wards: e-Stat; counts: SYNTHETIC")
-    maps.add_points(units[~units["affected"]], m=m, name="not affected", color="#7f7f7f",
-                    radius=3, tooltip="name")
-    maps.add_points(units[units["affected"]], m=m, name="affected by the event",
-                    color="#d62728", radius=6, tooltip="name")
+    maps.linked_choropleth(discs, hit, m=m, link=f"policy-{source_key}",
+                           bins=[-0.5, 0.5, 1.5], class_labels=["not affected", "affected"],
+                           colors=("#bdbdbd", "#d62728"), tooltip=["name"], fill_opacity=0.9,
+                           line_weight=1, legend_titles={k: "stations" for k in hit.columns},
+                           initial=DEFAULT_EVENT, simplify_deg=None)
     m.fit_bounds([[43.03, 141.30], [43.09, 141.40]])
     return maps.to_iframe(m, height=360, title="stations and sensors")
 
@@ -106,11 +114,11 @@ def update(*_):
     summary.value = notice_html(policy.summary_html(view, what=what,
                                                     event=policy.EVENTS[event.value]))
     chart.value = chart_png(source.value, event.value, group.value, method.value, days.value)
-    map_view.value = units_map(source.value, event.value)
+    map_view.value = units_map(source.value)
+    map_link.value = maps.link_state(f"policy-{source.value}", event.value)
 
 
-for _event in policy.EVENTS:
-    units_map("subway", _event)
+units_map("subway")
 
 
 def on_source(change):
@@ -122,7 +130,7 @@ for control in (source, event, group, method, days):
     control.observe(update, names="value")
 update()
 display(widgets.VBox([
-    widgets.HTML(access_note), source, event, group, method, days, summary,
+    widgets.HTML(access_note), source, event, group, method, days, summary, map_link,
     widgets.HBox([chart, map_view]),
 ]))
 
