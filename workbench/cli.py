@@ -7,6 +7,7 @@ module only wires them together:
 - ``workbench serve``    the exchange with the embedded broker (``server.exchange.cli``)
 - ``workbench users`` / ``workbench products``  admin tools (``server.exchange.cli``)
 - ``workbench seed`` / ``workbench up``  Sapporo products and the whole product (``workbench.up``)
+- ``workbench lab``      JupyterLab on the notebooks, connected to the exchange
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _SUBSYSTEMS = (
     "workbench.server.exchange.cli",
     "workbench.server.seed",
     "workbench.up",
+    "workbench.lab",
 )
 
 

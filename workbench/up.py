@@ -8,7 +8,6 @@ both cleanly on Ctrl-C / SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +16,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from .demo import demo_api_key
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
@@ -42,19 +43,6 @@ def _wait_until_up(url: str, proc: subprocess.Popen, *, timeout_s: float, what: 
         except httpx.HTTPError:
             time.sleep(0.2)
     raise SystemExit(f"workbench up: the {what} did not answer at {url} in {timeout_s:.0f} s.")
-
-
-def _public_api_key(data_dir: Path) -> str | None:
-    path = data_dir / "demo-credentials.json"
-    if not path.exists():
-        return None
-    accounts = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(accounts, dict):
-        accounts = accounts.get("accounts", list(accounts.values()))
-    for account in accounts:
-        if isinstance(account, dict) and account.get("role") in ("public", "public_readonly"):
-            return account.get("api_key")
-    return None
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -96,7 +84,7 @@ def _up(args: argparse.Namespace) -> int:
             from workbench.dashboards import serve_dashboards
 
             env = {**os.environ, "WORKBENCH_URL": exchange_url}
-            key = _public_api_key(data_dir)
+            key = demo_api_key(data_dir, "public")
             if key:
                 env["WORKBENCH_API_KEY"] = key
             voila = serve_dashboards(
