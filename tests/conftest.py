@@ -11,6 +11,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from servers import ServerProcess  # noqa: E402
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; `.ci/run` installs it when missing
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright's sync API, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory):

@@ -17,21 +17,17 @@ from workbench.analysis.health import (
     steps_by_month,
 )
 from workbench.analysis.privacy import find_recoverable_cells
-
-health_points = pytest.importorskip("workbench.datasets.health_points")
+from workbench.datasets import health_points
 
 
 def _programme(seed: int, effect: float, n: int = 500):
-    try:
-        result = health_points.generate_health_points(
-            n_participants=n,
-            n_comparison=n,
-            seed=seed,
-            effect_steps=effect,
-            campaign_steps=0.0,
-        )
-    except FileNotFoundError as error:  # pragma: no cover - sample data missing
-        pytest.skip(f"Sapporo sample data not available: {error}")
+    result = health_points.generate_health_points(
+        n_participants=n,
+        n_comparison=n,
+        seed=seed,
+        effect_steps=effect,
+        campaign_steps=0.0,
+    )
     return result, health_points.person_months(result)
 
 

@@ -189,7 +189,6 @@ def test_frank_index_in_neighbourhood_circles():
     assert index["frank_index"].idxmax() == 1
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="Sapporo sample data not present")
 def test_city_centre_subset_of_real_roads_gives_plausible_walks():
     centre = shapely.box(141.335, 43.050, 141.370, 43.072)
     roads = gpd.read_file(

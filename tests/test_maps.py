@@ -12,15 +12,6 @@ from shapely.geometry import box
 
 from workbench import maps
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def wards() -> gpd.GeoDataFrame:
@@ -44,18 +35,6 @@ def grid() -> gpd.GeoDataFrame:
         geometry=cells,
         crs="EPSG:4326",
     )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _full_map(wards: gpd.GeoDataFrame, grid: gpd.GeoDataFrame) -> folium.Map:

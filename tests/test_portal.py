@@ -6,17 +6,6 @@ import httpx
 import pytest
 from exchange_fixtures import PASSWORD, PROVIDER_EMAIL, ExchangeServer, build_exchange
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def exchange(tmp_path_factory):
@@ -24,14 +13,6 @@ def exchange(tmp_path_factory):
     build_exchange(data_dir)
     with ExchangeServer(data_dir) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
