@@ -182,7 +182,9 @@ plt.show()
 # (Japanese public holidays and the customary New Year, Golden Week and Obon breaks), and
 # $E_{jt}$ are the *other* dated events (the Snow Festival, the points campaign). The effect
 # is $e^{\delta} - 1$. For the DiD the outcome is the difference of the mean log of the
-# treated and control units, and trend, season and day type drop out.
+# treated and control units, and trend, season and day type drop out. Both are fitted with
+# the package's `wb.interrupted_time_series` (one implementation of the estimator, tested in
+# `tests/test_analysis_effects.py`), with the day types and the other events as covariates.
 
 # %%
 HOLIDAYS = {  # (month, day): public holidays at their usual dates, and customary breaks
@@ -192,33 +194,37 @@ HOLIDAYS = {  # (month, day): public holidays at their usual dates, and customar
 }
 
 
-def design(index, *, seasonal=True):
-    """Regressors for daily dates ``index``: see the model above."""
-    X = pd.DataFrame({"const": 1.0}, index=index)
-    if seasonal:
-        X["trend"] = (index - index[0]).days / 365.25
-        doy = index.day_of_year.to_numpy()
-        for k in range(1, harmonics + 1):
-            X[f"sin{k}"] = np.sin(2 * np.pi * k * doy / 365.25)
-            X[f"cos{k}"] = np.cos(2 * np.pi * k * doy / 365.25)
-        holiday = np.array([(m, d) in HOLIDAYS for m, d in zip(index.month, index.day)])
-        X["saturday"] = ((index.day_of_week == 5) & ~holiday).astype(float)
-        X["sunday_holiday"] = ((index.day_of_week == 6) | holiday).astype(float)
-    for ev in events:
-        if ev.key != event_key:
-            X[ev.key] = ev.active(index).astype(float)
-    X["post"] = (index >= pd.Timestamp(event_date)).astype(float)
-    return X
+def day_types(index):
+    """Saturday and Sunday-or-holiday indicators for daily dates (weekdays: the reference)."""
+    holiday = np.array([(m, d) in HOLIDAYS for m, d in zip(index.month, index.day)])
+    return pd.DataFrame({"saturday": ((index.day_of_week == 5) & ~holiday).astype(float),
+                         "sunday_holiday": ((index.day_of_week == 6) | holiday).astype(float)},
+                        index=index)
+
+
+def other_events(index):
+    """One indicator per *other* dated event (all its periods), to adjust for."""
+    return pd.DataFrame({ev.key: ev.active(index).astype(float)
+                         for ev in events if ev.key != event_key}, index=index)
 
 
 def estimate(y, *, seasonal=True, name=""):
-    """Fit the model by OLS with Newey-West errors; return the relative effect and CI."""
+    """Fit the model above to the log series ``y`` with ``wb.interrupted_time_series``.
+
+    The package's estimator (OLS, Newey-West errors); the day types and the other events
+    enter as covariates (``cov_<name>`` in the fitted model). ``seasonal=False`` leaves out
+    trend, season and day type (the DiD of the treated-minus-control series).
+    """
     y = y.dropna()
-    fit = sm.OLS(y, design(y.index, seasonal=seasonal)).fit(
-        cov_type="HAC", cov_kwds={"maxlags": hac_lags})
-    lo, hi = fit.conf_int(alpha=1 - confidence).loc["post"]
-    return {"name": name, "estimate": float(np.expm1(fit.params["post"])),
-            "ci_low": float(np.expm1(lo)), "ci_high": float(np.expm1(hi)), "fit": fit}
+    covariates = other_events(y.index)
+    if seasonal:
+        covariates = day_types(y.index).join(covariates)
+    result = wb.interrupted_time_series(
+        np.exp(y), event_date=event_date, log=True, trend=seasonal,
+        seasonality="fourier" if seasonal else "none", fourier_order=harmonics,
+        day_of_week=False, covariates=covariates, hac_lags=hac_lags, confidence=confidence)
+    return {"name": name, "estimate": result.estimate, "ci_low": result.ci_low,
+            "ci_high": result.ci_high, "fit": result.model}
 
 # %% [markdown]
 # ## 3. Subway ridership at the stations by the pedestrian space
@@ -244,9 +250,9 @@ for r in (its_r, did_r):
 
 # %%
 def plot_its(y, result, title):
-    X = design(y.index)
-    fitted = result["fit"].predict(X)
-    counterfactual = result["fit"].predict(X.assign(post=0.0))
+    y = y.dropna()
+    fitted = pd.Series(np.asarray(result["fit"].fittedvalues), index=y.index)
+    counterfactual = fitted - result["fit"].params["effect"] * (y.index >= event_date)
     weekly = pd.DataFrame({"observed": np.exp(y), "model": np.exp(fitted),
                            "without the event": np.exp(counterfactual)}).resample("W").mean()
     ax = weekly.plot(figsize=(11, 3.2), style=["-", "-", "--"], lw=1.2,
@@ -363,9 +369,9 @@ for result, units, kind in ((its_r, treated_stations, "ridership"),
         if ev.key == event_key:
             continue
         truth = true_relative_effect(units, kind, key=ev.key)
-        low, high = np.expm1(ci.loc[ev.key])
+        low, high = np.expm1(ci.loc[f"cov_{ev.key}"])
         other_rows.append({"estimate": f"{ev.key} ({kind}, ITS)",
-                           "effect": float(np.expm1(result["fit"].params[ev.key])),
+                           "effect": float(np.expm1(result["fit"].params[f"cov_{ev.key}"])),
                            "ci_low": float(low), "ci_high": float(high), "true_effect": truth,
                            "ci_covers_truth": bool(low <= truth <= high)})
 others = pd.DataFrame(other_rows).set_index("estimate")
