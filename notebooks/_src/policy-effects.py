@@ -185,6 +185,10 @@ plt.show()
 # treated and control units, and trend, season and day type drop out. Both are fitted with
 # the package's `wb.interrupted_time_series` (one implementation of the estimator, tested in
 # `tests/test_analysis_effects.py`), with the day types and the other events as covariates.
+# (`wb.difference_in_differences` on a two-unit daily panel gives the same DiD estimate, but
+# its standard errors are clustered, not Newey–West: clustered by month, its intervals
+# covered the truth less often over 20 regenerated datasets, 16 instead of 18 for the
+# pedestrians.)
 
 # %%
 HOLIDAYS = {  # (month, day): public holidays at their usual dates, and customary breaks
