@@ -126,13 +126,13 @@ class Visit:
         frame.locator(".leaflet-overlay-pane path").nth(at_least - 1).wait_for(timeout=60_000)
         return frame.locator(".leaflet-overlay-pane path").count()
 
-    def chart(self) -> str:
-        return self.page.get_attribute("img.widget-image", "src") or ""
+    def chart(self, index: int = 0) -> str:
+        return self.page.locator("img.widget-image").nth(index).get_attribute("src") or ""
 
-    def wait_chart_change(self, before: str) -> None:
+    def wait_chart_change(self, before: str, index: int = 0) -> None:
         self.page.wait_for_function(
-            "b => document.querySelector('img.widget-image').src !== b",
-            arg=before,
+            "([b, i]) => document.querySelectorAll('img.widget-image')[i].src !== b",
+            arg=[before, index],
             timeout=30_000,
         )
 
@@ -201,6 +201,7 @@ def test_landing_page_links_each_dashboard_with_attribution_and_no_cdn(voila):
         assert f"/voila/render/{name}" in page
     assert "synthetic" in page.lower()
     assert "e-Stat" in page
+    assert "City-centre foot traffic" in page and "open aggregate" in page
     assert maps.external_resources(page) == []
 
 
@@ -250,33 +251,56 @@ def _visible_counts(page) -> list[int]:
     return out
 
 
-def test_policy_dashboard_estimates_effects_and_updates_the_chart(voila, browser):
+def test_policy_dashboard_shows_foot_traffic_and_ridership_estimates_with_the_truth(
+    voila, browser
+):
+    """Both series come from open products, so the public credential sees both panels."""
+    foot, ride = 0, 1  # chart images: foot traffic first, then ridership
     visit = Visit(browser)
     try:
         visit.open(voila + "/voila/render/policy_effects.ipynb")
         page = visit.page
-        summary = page.inner_text("body")
-        assert "Estimated effect" in summary and "True effect" in summary
-        assert "95% CI" in summary
-        before = visit.chart()
-        visit.select(1, "Sapporo Snow Festival")
-        visit.wait_chart_change(before)
+        body = page.inner_text("body")
+        assert "Foot traffic" in body and "Subway ridership" in body
+        assert "All sensors (8, total)" in body and "City-centre stations" in body
+        assert body.count("Estimated effect") == 2 and body.count("True effect") == 2
+        assert body.count("95% CI") == 2
+        assert "does not offer the daily pedestrian totals" not in body
+        assert page.locator("img.widget-image").count() == 2
+        # the sensor control redraws the foot-traffic chart and estimate, not the ridership
+        before, other = visit.chart(foot), visit.chart(ride)
+        visit.select(1, "Ekimae-dori ground Kita 2-jo")
+        visit.wait_chart_change(before, foot)
+        body = page.inner_text("body")
+        assert "on Ekimae-dori ground Kita 2-jo" in body
+        assert "True effect in the synthetic generator: +20.0%" in body
+        assert visit.chart(ride) == other
+        # the event redraws both
+        before, other = visit.chart(foot), visit.chart(ride)
+        visit.select(0, "Sapporo Snow Festival")
+        visit.wait_chart_change(before, foot)
+        visit.wait_chart_change(other, ride)
         assert "Snow Festival" in page.inner_text("body")
-        before = visit.chart()
+        before = visit.chart(ride)
         page.get_by_role("button", name="Difference-in-differences").click()
-        visit.wait_chart_change(before)
-        assert "difference-in-differences" in page.inner_text("body")
-        before = visit.chart()
-        visit.select(1, "Autumn")  # affects every station: no control units for DiD
-        visit.wait_chart_change(before)
-        assert "needs units the event did not affect" in page.inner_text("body")
-        assert visit.map_paths(at_least=10) >= 10 + 46  # wards and the stations
+        visit.wait_chart_change(before, ride)
+        body = page.inner_text("body")
+        assert "difference-in-differences" in body
+        # every sensor had the festival: the foot-traffic panel says so and shows the ITS
+        assert "affected every sensor, so the interrupted time series is shown" in body
+        before = visit.chart(ride)
+        visit.select(0, "Autumn")  # affects every station too
+        visit.wait_chart_change(before, ride)
+        assert "affected every station" in page.inner_text("body")
+        assert page.inner_text("body").count("Estimated effect") == 2
+        assert visit.map_paths(at_least=10) >= 10 + 46 + 8  # wards, stations and sensors
         state = (
             "() => document.querySelector('iframe.workbench-map')"
             ".contentDocument.body.getAttribute('data-map-state')"
         )
         page.wait_for_function(f"() => ({state})() === 'walking_points_campaign'", timeout=10_000)
-        assert "SYNTHETIC" in _footer(page).upper()
+        footer = _footer(page)
+        assert "SYNTHETIC" in footer.upper() and "Hokkaido Foot Traffic Analytics" in footer
         visit.assert_clean()
     finally:
         visit.close()

@@ -20,6 +20,7 @@ def test_every_product_has_licence_attribution_and_terms():
 def test_synthetic_products_say_so():
     synthetic = [p for p in catalog.PRODUCTS if p.synthetic]
     assert {p.id for p in synthetic} == {"subway-ridership", "city-centre-pedestrians",
+                                        "city-centre-pedestrians-daily",
                                         "health-points-aggregate", "health-points-individual"}
     for spec in synthetic:
         assert "SYNTHETIC" in spec.title and "SYNTHETIC" in spec.description
@@ -39,11 +40,25 @@ def test_plans_open_free_commercial_metered_and_monthly_health_restricted():
     assert "ODbL" in catalog.product("sapporo-rail").current_terms().text
 
 
+def test_daily_pedestrian_totals_are_open_with_the_providers_attribution():
+    daily = catalog.product("city-centre-pedestrians-daily")
+    hourly = catalog.product("city-centre-pedestrians")
+    assert daily.open and not hourly.open
+    assert daily.provider == hourly.provider == "foottraffic"
+    assert [p.kind for p in daily.plans] == ["free"]
+    licence, attribution = daily.licence_and_attribution()
+    assert licence.startswith("CC BY 4.0")
+    assert attribution.startswith("Hokkaido Foot Traffic Analytics") and "SYNTHETIC" in attribution
+    assert "presenting_as_real_data" in daily.current_terms().prohibitions
+    assert "city-centre-pedestrians-daily" in catalog.OPEN_PRODUCTS
+
+
 def test_public_account_sees_only_open_products_and_each_kind_exists():
     kinds = {a.kind: a for a in catalog.DEMO_ACCOUNTS}
     assert {"planner", "researcher", "trainer", "provider", "public"} <= set(kinds)
     public = {pid for pid, _, _ in kinds["public"].subscriptions}
     assert public == set(catalog.OPEN_PRODUCTS)
+    assert "city-centre-pedestrians-daily" in public and "city-centre-pedestrians" not in public
     researcher = {pid for pid, _, _ in kinds["researcher"].subscriptions}
     assert "health-points-individual" in researcher
     for account in catalog.DEMO_ACCOUNTS:

@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.datasets.pedestrians import SENSORS, generate_pedestrian_counts
+from workbench.datasets.pedestrians import (
+    SENSORS,
+    daily_pedestrian_counts,
+    generate_pedestrian_counts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +80,25 @@ def test_difference_in_differences_recovers_the_pedestrian_space_effect(counts):
                 - np.log1p(truth["ekimae_pedestrian_space", "odori-ground-nishi3"]))
     assert estimate == pytest.approx(expected, abs=0.02)
     assert "+20%" in counts.documentation() and "SYNTHETIC" in counts.documentation()
+
+
+def test_daily_totals_equal_the_hourly_counts_summed_by_japanese_day(counts):
+    daily = daily_pedestrian_counts(counts)
+    assert daily.dtypes.astype(str).to_dict() == {
+        "sensor_id": "string", "date": "datetime64[ns]", "count": "int64", "day_type": "string"}
+    days = pd.date_range("2023-04-01", "2025-03-31")
+    assert len(daily) == len(SENSORS) * len(days)
+    assert not daily.duplicated(["sensor_id", "date"]).any()
+    h = counts.hourly
+    by_day = h.groupby([h["sensor_id"], h["time"].dt.tz_localize(None).dt.normalize()])["count"]
+    expected = by_day.sum().to_numpy()
+    assert (daily["count"].to_numpy() == expected).all()
+    assert daily["count"].sum() == h["count"].sum()
+    assert set(daily["day_type"]) == {"weekday", "saturday", "holiday"}
+    assert daily.attrs["synthetic"] is True and "SYNTHETIC" in daily.attrs["title"]
+
+
+def test_daily_documentation_says_synthetic_and_lists_the_true_effects(counts):
+    text = counts.daily_documentation()
+    assert "SYNTHETIC" in text and "open aggregate" in text
+    assert "ekimae-ground-kita2: +20%" in text and "city-centre-pedestrians" in text

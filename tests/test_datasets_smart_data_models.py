@@ -106,6 +106,19 @@ def test_pedestrian_history_keeps_the_real_instant():
     assert first == "2024-06-01T00:00:00.000+09:00"
 
 
+def test_daily_pedestrian_history_is_one_date_labelled_total_per_sensor_and_day():
+    counts = generate_pedestrian_counts(start="2024-06-01", end="2024-06-02")
+    static, history = sdm.pedestrian_daily_entities(counts)
+    assert [e["id"] for e in static] == [e["id"] for e in sdm.pedestrian_entities(counts)[0]]
+    assert len(history) == 8 * 2
+    first = history[0]
+    assert first["dateObserved"]["value"] == "2024-06-01T00:00:00.000Z"
+    sensor = first["id"].rsplit(":", 1)[1]
+    hourly = counts.hourly
+    day = hourly[(hourly["sensor_id"] == sensor) & (hourly["time"].dt.day == 1)]
+    assert first["peopleCount"] == {"type": "Number", "value": int(day["count"].sum())}
+
+
 def test_health_entities_keep_suppressed_cells_as_nulls(broker):
     result = generate_health_points(n_participants=300, n_comparison=300,
                                     start="2024-01-01", end="2024-03-31")

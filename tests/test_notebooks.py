@@ -184,7 +184,7 @@ def test_walkability_reaches_every_small_area_category_in_time(exchange_env, tmp
 
 
 def test_policy_effects_recover_the_documented_effects(exchange_env, tmp_path):
-    exchange_env("planner")  # the pedestrian counts need the planner's subscription
+    exchange_env("trainer")  # open products only: the daily pedestrian totals are open
     _, results = run_notebook(NOTEBOOKS / "policy-effects.ipynb", tmp_path)
     assert results["mode"] == "exchange"
     covered = _covered(results)

@@ -9,13 +9,15 @@ import sys
 import time
 
 import httpx
+import pandas as pd
 import pytest
 from servers import ServerProcess
 
 from workbench.server.seed import is_seeded, seed
 
 SMALL = dict(products=["sapporo-wards", "sapporo-rail", "subway-ridership",
-                       "health-points-aggregate", "health-points-individual"],
+                       "city-centre-pedestrians-daily", "health-points-aggregate",
+                       "health-points-individual"],
              n_participants=600, n_comparison=600, progress=lambda line: None)
 
 
@@ -32,6 +34,8 @@ def test_report_counts_what_was_loaded(seeded):
     products = report["products"]
     assert products["sapporo-wards"]["entities"] == 11 + 308
     assert products["subway-ridership"]["history_updates"] == 49 * 1096
+    assert products["city-centre-pedestrians-daily"]["entities"] == 8
+    assert products["city-centre-pedestrians-daily"]["history_updates"] == 8 * 731
     assert products["health-points-individual"]["entities"] == 1200
     assert products["health-points-aggregate"]["quality"]["entity_count"] > 0
     assert json.loads((data_dir / "seed-report.json").read_text())["seconds"] > 0
@@ -99,6 +103,14 @@ def test_demo_accounts_see_what_they_should_through_the_gateway(seeded):
                      "/ql/v2/entities/urn:ngsi-ld:RidershipObserved:sapporo:N07/attrs/peopleCount",
                      lastN=7)
         assert series.status_code == 200 and len(series.json()["values"]) == 7
+        sensors = get("public", "sapporo_pedestrian_counts_daily", type="CrowdFlowObserved",
+                      options="count,keyValues")
+        assert sensors.status_code == 200 and sensors.headers["Fiware-Total-Count"] == "8"
+        assert all(s["synthetic"] is True for s in sensors.json())
+        daily = get("public", "sapporo_pedestrian_counts_daily",
+                    "/ql/v2/entities/urn:ngsi-ld:CrowdFlowObserved:sapporo:chikaho-kita2"
+                    "/attrs/peopleCount", lastN=7)
+        assert daily.status_code == 200 and len(daily.json()["values"]) == 7
         token = httpx.post(server.url + "/oauth2/token", data={
             "grant_type": "client_credentials", "client_id": accounts["planner"]["client_id"],
             "client_secret": accounts["planner"]["client_secret"]}, timeout=30)
@@ -124,3 +136,30 @@ def test_full_seed_publishes_every_product_with_quality(seeded_exchange):
         assert product["quality"]["entity_count"] > 0
         if spec.synthetic:
             assert "SYNTHETIC" in product["title"]
+
+
+def test_daily_pedestrian_product_equals_the_hourly_product_summed_by_day(seeded_exchange):
+    """Through the gateway: the open daily totals agree with the commercial hourly counts."""
+    accounts = {a["role"]: a for a in seeded_exchange.credentials["accounts"]}
+
+    def series(role, service, **params):
+        path = "/ql/v2/entities/urn:ngsi-ld:CrowdFlowObserved:sapporo:ekimae-ground-kita2"
+        headers = {"X-API-Key": accounts[role]["api_key"], "Fiware-Service": service}
+        response = httpx.get(seeded_exchange.url + path + "/attrs/peopleCount",
+                             headers=headers, params=params, timeout=30)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return pd.Series(body["values"], index=pd.to_datetime(body["index"], utc=True))
+
+    daily = series("public", "sapporo_pedestrian_counts_daily",
+                   fromDate="2024-06-01T00:00:00Z", toDate="2024-06-07T00:00:00Z")
+    hourly = series("planner", "sapporo_pedestrian_counts",  # Japan days 1-7 June
+                    fromDate="2024-05-31T15:00:00Z", toDate="2024-06-07T14:59:59Z")
+    assert len(daily) == 7 and len(hourly) == 7 * 24
+    by_day = hourly.groupby(hourly.index.tz_convert("Asia/Tokyo").date).sum()
+    assert by_day.tolist() == daily.tolist()
+    assert list(by_day.index) == list(daily.index.date)
+    public = {"X-API-Key": accounts["public"]["api_key"],
+              "Fiware-Service": "sapporo_pedestrian_counts"}
+    assert httpx.get(seeded_exchange.url + "/v2/entities", headers=public,
+                     timeout=30).status_code == 403  # the hourly counts stay commercial

@@ -1,18 +1,18 @@
 # %% [markdown]
-# # Policy effects: city-centre subway ridership and foot traffic
+# # Policy effects: city-centre foot traffic and subway ridership
 #
-# Did a policy change how many people come to the city centre? Pick an event, a series and
-# a method: the page estimates the event's effect with its 95% confidence interval and
-# shows it next to **the true effect**, which is known because **the data are synthetic**
-# (generated with dated events of known size, winter seasonality and noise). Daily subway
-# boardings are an open product; hourly pedestrian counts are a commercial product and
-# appear only when the exchange opens them to the public credential.
+# Did a policy change how many people come to the city centre? Pick an event and a method:
+# the page estimates the event's effect on **foot traffic** (daily pedestrians at eight
+# Chi-Ka-Ho-style sensors) and on **subway ridership** (daily boardings at the city-centre
+# stations), each with its 95% confidence interval next to **the true effect**, which is
+# known because **the data are synthetic** (generated with dated events of known size, winter
+# seasonality and noise). Both series are open products: the pedestrian figures are the daily
+# totals that the foot-traffic company publishes as open data (its hourly counts are sold).
 
 # %%
 import functools
 
 import ipywidgets as widgets
-import pandas as pd
 from IPython.display import HTML, display
 
 from workbench import maps
@@ -28,19 +28,19 @@ from workbench.dashboards import (
 
 exchange = public_exchange()
 datasets = {"subway": policy.load_ridership(exchange)}
-products = ["subway-ridership", "sapporo-wards"]
+products = ["city-centre-pedestrians-daily", "subway-ridership", "sapporo-wards"]
 try:
     datasets["pedestrians"] = policy.load_pedestrians(exchange)
-    products.append("city-centre-pedestrians")
     access_note = ""
 except (PermissionDeniedError, NotFoundError):
+    products.remove("city-centre-pedestrians-daily")
     access_note = notice_html(
-        "Pedestrian counts are a commercial product that the public credential cannot read "
-        "(or that this exchange does not offer); this page shows subway ridership only.",
-        kind="warning")
+        "This exchange does not offer the daily pedestrian totals to the public credential; "
+        "this page shows subway ridership only.", kind="warning")
 wards = load_wards(exchange)
 attributions = product_attributions(exchange, products)
 DEFAULT_EVENT = "ekimae_pedestrian_space"
+DEFAULT_DAYS = 120
 # every estimate is computed while the page is prepared (preheated kernel), so that a
 # control only draws a chart
 for _data in datasets.values():
@@ -57,81 +57,90 @@ def group_options(data):
             *[(names.get(code, code), code) for code in data.centre]]
 
 
-source = widgets.Dropdown(
-    options=[("Subway ridership (daily boardings)", "subway")]
-    + ([("Pedestrian counts (daily)", "pedestrians")] if "pedestrians" in datasets else []),
-    description="Data", layout=widgets.Layout(width="420px"))
-event = widgets.Dropdown(options=[(e.title, k) for k, e in policy.EVENTS.items()],
-                         value=DEFAULT_EVENT, description="Event",
-                         layout=widgets.Layout(width="620px"))
-group = widgets.Dropdown(options=group_options(datasets["subway"]), description="Series",
-                         layout=widgets.Layout(width="420px"))
-method = widgets.ToggleButtons(options=[(v, k) for k, v in policy.METHODS.items()],
-                               value="its", description="Method",
-                               style={"button_width": "220px"})
-days = widgets.IntSlider(value=120, min=30, max=360, step=30, description="Days shown",
-                         continuous_update=False)
-summary = widgets.HTML()
-chart = widgets.Image(format="png", layout=widgets.Layout(width="62%"))
-map_view = widgets.HTML(layout=widgets.Layout(width="38%"))
-map_link = widgets.HTML()
-
-
-@functools.lru_cache(maxsize=4)
-def units_map(source_key):
-    """Stations (sensors) as small discs, coloured by whether each event affected them;
-    built once, switched in place by ``map_link``."""
-    data = datasets[source_key]
-    codes = list(data.units["code"])
-    hit = pd.DataFrame({key: data.units["code"].isin(
-        policy.affected(e, codes, data.kind)).astype(float) for key, e in policy.EVENTS.items()},
-        index=data.units.index)
-    discs = data.units.assign(geometry=data.units.to_crs(6680).buffer(150).to_crs(4326))
-    m = maps.base_map(wards=wards, ward_label="label",
-                      attribution="stations: MLIT N02; wards: e-Stat; counts: SYNTHETIC")
-    maps.linked_choropleth(discs, hit, m=m, link=f"policy-{source_key}",
-                           bins=[-0.5, 0.5, 1.5], class_labels=["not affected", "affected"],
-                           colors=("#bdbdbd", "#d62728"), tooltip=["name"], fill_opacity=0.9,
-                           line_weight=1, legend_titles={k: "stations" for k in hit.columns},
-                           initial=DEFAULT_EVENT, simplify_deg=None)
-    m.fit_bounds([[43.03, 141.30], [43.09, 141.40]])
-    return maps.to_iframe(m, height=360, title="stations and sensors")
-
-
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=512)
 def chart_png(source_key, event_key, group_key, method_key, window):
     data = datasets[source_key]
     view = policy.estimate_effect(data, event_key, group_key, method_key)
     what = "City-centre total" if group_key == policy.CENTRE else group_key  # ASCII for the PNG
-    return policy.plot_effect(view, days=window, title=f"{what}: {policy.METHODS[method_key]}",
+    kind = "Subway boardings" if data.kind == "ridership" else "Pedestrians"
+    method_name = (view.estimate.method.split(":")[0] if view.estimate
+                   else policy.METHODS[method_key]).capitalize()
+    return policy.plot_effect(view, days=window, title=f"{kind}, {what}: {method_name}",
                               noun=data.noun)
 
 
-def update(*_):
-    data = datasets[source.value]
-    view = policy.estimate_effect(data, event.value, group.value, method.value)
-    what = next(k for k, v in group_options(data) if v == group.value)
-    summary.value = notice_html(policy.summary_html(view, what=what,
-                                                    event=policy.EVENTS[event.value]))
-    chart.value = chart_png(source.value, event.value, group.value, method.value, days.value)
-    map_view.value = units_map(source.value)
-    map_link.value = maps.link_state(f"policy-{source.value}", event.value)
+# the charts a visitor sees first after changing the event or the method: drawn in advance
+for _key, _data in datasets.items():
+    for _event in policy.EVENTS:
+        for _method in policy.METHODS:
+            chart_png(_key, _event, policy.CENTRE, _method, DEFAULT_DAYS)
+
+event = widgets.Dropdown(options=[(e.title, k) for k, e in policy.EVENTS.items()],
+                         value=DEFAULT_EVENT, description="Event",
+                         layout=widgets.Layout(width="620px"))
+method = widgets.ToggleButtons(options=[(v, k) for k, v in policy.METHODS.items()],
+                               value="its", description="Method",
+                               style={"button_width": "220px"})
+days = widgets.IntSlider(value=DEFAULT_DAYS, min=30, max=360, step=30,
+                         description="Days shown", continuous_update=False)
 
 
-units_map("subway")
+class Panel:
+    """One series (foot traffic or ridership): its unit control, estimate and chart."""
+
+    def __init__(self, key, heading, label):
+        self.key, self.data = key, datasets[key]
+        self.group = widgets.Dropdown(options=group_options(self.data), description=label,
+                                      layout=widgets.Layout(width="420px"))
+        self.summary = widgets.HTML()
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
+        self.box = widgets.VBox([widgets.HTML(f"<h3>{heading}</h3>"), self.group,
+                                 self.summary, self.chart])
+        self.group.observe(self.update, names="value")
+
+    def update(self, *_):
+        view = policy.estimate_effect(self.data, event.value, self.group.value, method.value)
+        what = next(k for k, v in group_options(self.data) if v == self.group.value)
+        self.summary.value = notice_html(policy.summary_html(
+            view, what=what, event=policy.EVENTS[event.value]))
+        self.chart.value = chart_png(self.key, event.value, self.group.value, method.value,
+                                     days.value)
 
 
-def on_source(change):
-    group.options = group_options(datasets[change["new"]])
+panels = []
+if "pedestrians" in datasets:
+    panels.append(Panel("pedestrians", "Foot traffic (daily pedestrians, 8 sensors)",
+                        "Sensors"))
+panels.append(Panel("subway", "Subway ridership (daily boardings)", "Stations"))
+
+discs, affected = policy.affected_discs(list(datasets.values()))
+map_ = maps.base_map(wards=wards, ward_label="label",
+                     attribution="stations: MLIT N02; wards: e-Stat; counts: SYNTHETIC")
+maps.linked_choropleth(discs, affected, m=map_, link="policy", bins=[-0.5, 0.5, 1.5],
+                       class_labels=["not affected", "affected"],
+                       colors=("#bdbdbd", "#d62728"), tooltip=["name"], fill_opacity=0.9,
+                       line_weight=1,
+                       legend_titles={k: "stations and sensors" for k in affected.columns},
+                       initial=DEFAULT_EVENT, simplify_deg=None)
+map_.fit_bounds([[43.03, 141.30], [43.09, 141.40]])
+map_view = widgets.HTML(maps.to_iframe(map_, height=420, title="stations and sensors"),
+                        layout=widgets.Layout(width="36%"))
+map_link = widgets.HTML()
 
 
-source.observe(on_source, names="value")
-for control in (source, event, group, method, days):
-    control.observe(update, names="value")
-update()
+def update_all(*_):
+    for panel in panels:
+        panel.update()
+    map_link.value = maps.link_state("policy", event.value)
+
+
+for control in (event, method, days):
+    control.observe(update_all, names="value")
+update_all()
 display(widgets.VBox([
-    widgets.HTML(access_note), source, event, group, method, days, summary, map_link,
-    widgets.HBox([chart, map_view]),
+    widgets.HTML(access_note), event, method, days, map_link,
+    widgets.HBox([widgets.VBox([p.box for p in panels], layout=widgets.Layout(width="64%")),
+                  map_view]),
 ]))
 
 # %% [markdown]
@@ -140,8 +149,10 @@ display(widgets.VBox([
 # and the other events as adjustments, and reads the event's effect as the level change;
 # Newey-West standard errors allow for autocorrelation. *Difference-in-differences*
 # compares the change in the chosen series with the change in the units the event did not
-# touch, so city-wide changes (weather, economy) cancel; it needs such units. The shaded
-# band is the event; the dashed line is what the model expects without it.
+# touch, so city-wide changes (weather, economy) cancel; it needs such units, and where an
+# event touched every sensor or station the page says so and shows the interrupted time
+# series. The shaded band is the event; the dashed line is what the model expects without
+# it. Map: the stations and sensors each event affected (red).
 
 # %%
 display(HTML(footer_html(attributions, synthetic=True)))

@@ -1,10 +1,13 @@
-"""The policy-effects dashboard's data and views: ridership (and foot traffic) around events.
+"""The policy-effects dashboard's data and views: ridership and foot traffic around events.
 
-The series are synthetic (generated with dated events of known effect), so each estimate is
-shown next to the generator's true effect. Estimators come from
+Both series are open products: daily subway boardings per station (``subway-ridership``) and
+daily pedestrian totals per sensor (``city-centre-pedestrians-daily``, the open aggregate of
+the commercial hourly counts). They are synthetic (generated with dated events of known
+effect), so each estimate is shown next to the generator's true effect. Estimators come from
 :mod:`workbench.analysis.effects`: an interrupted time series on the selected series (log
 scale: relative effects, annual Fourier seasonality, day of week, other events adjusted for)
-or a difference-in-differences against the stations the event did not affect.
+or a difference-in-differences against the units the event did not affect; when it affected
+every unit, the interrupted time series is shown instead, with a note saying why.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "EVENTS",
     "EffectView",
     "PolicyData",
+    "affected_discs",
     "estimate_effect",
     "event_window",
     "load_pedestrians",
@@ -83,11 +87,14 @@ def load_ridership(exchange: Any, product: str = "subway-ridership") -> PolicyDa
     return PolicyData("ridership", daily, units, centre)
 
 
-def load_pedestrians(exchange: Any, product: str = "city-centre-pedestrians") -> PolicyData:
-    """Daily pedestrians per sensor (sum of hourly counts, Japan time) through the client.
+def load_pedestrians(
+    exchange: Any, product: str = "city-centre-pedestrians-daily"
+) -> PolicyData:
+    """Daily pedestrians per sensor (Japan time) through the client.
 
-    Raises the client's ``PermissionDeniedError`` when the credential has no subscription
-    (the hourly counts are a commercial product).
+    Reads the open daily aggregate by default; the commercial hourly product
+    (``product="city-centre-pedestrians"``) gives the same figures, summed by day here.
+    Raises the client's ``PermissionDeniedError`` when the credential has no subscription.
     """
     sensors = exchange.entities(product, type="CrowdFlowObserved").to_geopandas()
     codes = dict(zip(sensors["id"], sensors["sensorId"].astype(str), strict=True))
@@ -125,12 +132,17 @@ def event_window(
     return min(inside, key=lambda p: abs(p[0] - middle))
 
 
-def _other_periods(event: PolicyEvent, chosen: tuple) -> list[tuple[pd.Timestamp, Any]]:
+def _other_periods(
+    event: PolicyEvent, chosen: tuple, index: pd.DatetimeIndex
+) -> list[tuple[pd.Timestamp, Any]]:
+    """Every other event period that overlaps the data (an empty one cannot be estimated)."""
     out = []
     for other in DEFAULT_EVENTS:
         for start, end in other.periods:
             period = (pd.Timestamp(start), pd.Timestamp(end) if end else None)
             if other.key == event.key and period == chosen:
+                continue
+            if period[0] > index.max() or (period[1] is not None and period[1] < index.min()):
                 continue
             out.append(period)
     return out
@@ -143,6 +155,40 @@ def true_effects(event: PolicyEvent, units: list[str], kind: str) -> dict[str, f
 
 def affected(event: PolicyEvent, units: list[str], kind: str) -> list[str]:
     return [u for u, effect in true_effects(event, units, kind).items() if effect]
+
+
+def affected_discs(
+    datasets: list[PolicyData], *, radius_m: dict[str, float] | None = None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Stations and sensors as small discs, with whether each event affected them.
+
+    Parameters
+    ----------
+    datasets
+        The loaded series (ridership, pedestrians); their units are drawn in this order.
+    radius_m
+        Disc radius per kind (default: 150 m for stations, 45 m for the closely spaced
+        sensors).
+
+    Returns
+    -------
+    tuple of GeoDataFrame and DataFrame
+        The discs (``code``, ``name``, ``kind``; EPSG:4326) and, indexed like them, one column
+        per event key: 1.0 where the event affected the unit, else 0.0 (the map's states).
+    """
+    radius_m = {"ridership": 150.0, "pedestrian": 45.0, **(radius_m or {})}
+    parts, states = [], []
+    for data in datasets:
+        codes = list(data.units["code"])
+        units = data.units.assign(kind=data.kind)
+        discs = units.to_crs(6680).buffer(radius_m[data.kind]).to_crs(4326)
+        parts.append(units.set_geometry(discs))
+        states.append(pd.DataFrame({
+            key: units["code"].isin(affected(event, codes, data.kind)).astype(float)
+            for key, event in EVENTS.items()
+        }))  # fmt: skip
+    discs = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326)
+    return discs, pd.concat(states, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- estimates
@@ -185,7 +231,7 @@ def _estimate(data: PolicyData, event_key: str, group: str, method: str) -> Effe
     period = event_window(event, data.daily)
     series = data.daily[units].sum(axis=1, min_count=len(units)).dropna()
     truth = _group_truth(data, event, units, period)
-    others = _other_periods(event, period)
+    others = _other_periods(event, period, data.daily.index)
     if method == "its":
         fit = interrupted_time_series(
             series, event_date=period[0], event_end=period[1], other_periods=others, log=True
@@ -198,12 +244,13 @@ def _estimate(data: PolicyData, event_key: str, group: str, method: str) -> Effe
         if u not in affected(event, list(data.daily.columns), data.kind)
     ]
     if not controls:
+        unit = "station" if data.kind == "ridership" else "sensor"
+        its = _cached(id(data), event_key, group, "its")
         note = (
             "Difference-in-differences needs units the event did not affect; this event "
-            f"affected every {'station' if data.kind == 'ridership' else 'sensor'}, so only "
-            "the interrupted time series applies."
+            f"affected every {unit}, so the interrupted time series is shown instead."
         )
-        return EffectView(None, truth, series, None, None, period, note)
+        return EffectView(its.estimate, truth, series, its.counterfactual, None, period, note)
     control = data.daily[controls].sum(axis=1, min_count=len(controls)).dropna()
     panel = _did_panel(series, control, period, others)
     covariates = [c for c in panel.columns if c.startswith("other_")]

@@ -10,7 +10,8 @@ its licence and attribution in ``attrs``:
 
 SYNTHETIC data (seeded, parameterised, returning frames and the true effects):
 
-- :func:`generate_ridership`, :func:`generate_pedestrian_counts`,
+- :func:`generate_ridership`, :func:`generate_pedestrian_counts` (and
+  :func:`daily_pedestrian_counts`, its open daily aggregate),
   :func:`generate_health_points` and :func:`aggregate_health_points`.
 
 :mod:`workbench.datasets.smart_data_models` turns frames into NGSI v2 entities and
@@ -19,7 +20,7 @@ SYNTHETIC data (seeded, parameterised, returning frames and the true effects):
 
 from workbench.datasets.facilities import load_facilities
 from workbench.datasets.health_points import aggregate_health_points, generate_health_points
-from workbench.datasets.pedestrians import generate_pedestrian_counts
+from workbench.datasets.pedestrians import daily_pedestrian_counts, generate_pedestrian_counts
 from workbench.datasets.population import (
     load_small_area_households,
     load_small_area_population,
@@ -33,6 +34,7 @@ from workbench.datasets.wards import load_wards
 
 __all__ = [
     "aggregate_health_points",
+    "daily_pedestrian_counts",
     "generate_health_points",
     "generate_pedestrian_counts",
     "generate_ridership",

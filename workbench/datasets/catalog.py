@@ -5,9 +5,9 @@ and loads each product's entities, built by the product's ``build`` function.
 
 Providers: the City of Sapporo (open data), its Transportation Bureau (stations, lines,
 ridership), the health-point programme operator (health records) and a private foot-traffic
-company (pedestrian counts, commercial). Open data is free; the commercial product has a
-metered and a subscription plan; individual health records have only a restricted research
-plan (declared purpose, verified account, provider approval).
+company (pedestrian counts: hourly counts commercial, daily totals open). Open data is free;
+the commercial product has a metered and a subscription plan; individual health records have
+only a restricted research plan (declared purpose, verified account, provider approval).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ PROVIDERS: tuple[Provider, ...] = (
              "and aggregates for everyone."),
     Provider("foottraffic", "Hokkaido Foot Traffic Analytics K.K. (fictional)",
              "A private company counting pedestrians in the city centre (Chi-Ka-Ho style "
-             "sensors); sells the counts."),
+             "sensors); sells the hourly counts and publishes daily totals as open data."),
 )
 
 # --------------------------------------------------------------------------- plans, terms
@@ -165,6 +165,7 @@ class ProductSpec:
     synthetic: bool = False
     open: bool = True
     tutorial: str = ""
+    credit: str = ""  # the provider's own attribution, shown before the synthetic label
 
     def licence_and_attribution(self) -> tuple[str, str]:
         """Return the product's licence and the attribution to show with its data."""
@@ -175,6 +176,8 @@ class ProductSpec:
         licence = ("CC BY 4.0 (synthetic data)" if self.open
                    else "Proprietary, per the product terms (synthetic demo data)")
         attribution = SYNTHETIC_ATTRIBUTION
+        if self.credit:
+            attribution = f"{self.credit}; {attribution}"
         if self.sources:
             attribution += "; drawn from: " + combined(*self.sources)[1]
         return licence, attribution
@@ -299,17 +302,35 @@ def _build_ridership(ctx: BuildContext) -> Built:
         "`peopleCount` (daily boardings) indexed by `dateObserved` (the date, midnight UTC)\n"))
 
 
-def _build_pedestrians(ctx: BuildContext) -> Built:
-    from workbench.datasets.pedestrians import generate_pedestrian_counts
+def _pedestrians(ctx: BuildContext):
+    """One generation shared by the hourly product and its daily aggregate."""
+    if "pedestrians" not in ctx.cache:
+        from workbench.datasets.pedestrians import generate_pedestrian_counts
 
-    start, end = ctx.pedestrian_period
-    result = generate_pedestrian_counts(start=start, end=end, seed=ctx.seed)
+        start, end = ctx.pedestrian_period
+        ctx.cache["pedestrians"] = generate_pedestrian_counts(start=start, end=end,
+                                                              seed=ctx.seed)
+    return ctx.cache["pedestrians"]
+
+
+def _build_pedestrians(ctx: BuildContext) -> Built:
+    result = _pedestrians(ctx)
     static, history = sdm.pedestrian_entities(result)
     return Built(static, history, result.documentation() + (
         "\n## Entities\n- `CrowdFlowObserved` (8): `name`, `sensorId`, `level` "
         "(underground/ground), `typicalWeekdayCount`, `synthetic`, `location`; history of "
         "`peopleCount` per hour indexed by `dateObserved` (start of the hour, stored in UTC: "
         "convert to Asia/Tokyo)\n"))
+
+
+def _build_pedestrians_daily(ctx: BuildContext) -> Built:
+    result = _pedestrians(ctx)
+    static, history = sdm.pedestrian_daily_entities(result)
+    return Built(static, history, result.daily_documentation() + (
+        "\n## Entities\n- `CrowdFlowObserved` (8): `name`, `sensorId`, `level` "
+        "(underground/ground), `typicalWeekdayCount`, `synthetic`, `location`; history of "
+        "`peopleCount` per day (sum of the day's hourly counts, Japan time) indexed by "
+        "`dateObserved` (the date, midnight UTC)\n"))
 
 
 def _health(ctx: BuildContext):
@@ -423,6 +444,20 @@ PRODUCTS: tuple[ProductSpec, ...] = (
         tutorial=_tutorial("city-centre-pedestrians", "CrowdFlowObserved"),
     ),
     ProductSpec(
+        id="city-centre-pedestrians-daily", provider="foottraffic",
+        service="sapporo_pedestrian_counts_daily",
+        title="Daily city-centre pedestrian counts per sensor, Chi-Ka-Ho style sensors "
+              "(SYNTHETIC, open aggregate)",
+        description="SYNTHETIC daily totals of the hourly counts at eight sensors on the "
+                    "Ekimae-dori axis (passers-by, no personal data), with dated events of "
+                    "known effect. Open aggregate of the commercial hourly product.",
+        entity_types=("CrowdFlowObserved",), sources=(), update_frequency="daily",
+        build=_build_pedestrians_daily, synthetic=True, terms=SYNTHETIC_OPEN_TERMS,
+        credit="Hokkaido Foot Traffic Analytics K.K. (fictional), daily totals of its "
+               "pedestrian counts",
+        tutorial=_tutorial("city-centre-pedestrians-daily", "CrowdFlowObserved"),
+    ),
+    ProductSpec(
         id="health-points-aggregate", provider="health",
         service="sapporo_health_points_aggregate",
         title="Health-point programme: steps by ward, age band and month (SYNTHETIC)",
@@ -528,8 +563,8 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         "public", "public@demo.sapporo.example", "Public read-only (dashboards)", "public",
         subscriptions=_open_subscriptions("public_service: public dashboards"),
-        description="Read-only access to the open and aggregate products only (used by the "
-                    "public dashboards).",
+        description="Read-only access to the open and aggregate products only, including "
+                    "the daily pedestrian totals (used by the public dashboards).",
     ),
     DemoAccount(
         "admin", "admin@demo.sapporo.example", "Demo platform administrator", "admin",

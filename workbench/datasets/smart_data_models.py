@@ -23,7 +23,8 @@ NGSI history: one static entity, then *history updates* — small entities with 
 carrying ``dateObserved`` and the observed attributes — written in time order (per entity)
 with batch updates, so that the broker's ``/ql/v2`` history holds the series. Daily and
 monthly values are stamped at midnight UTC of their date (a date label); hourly values at
-the real instant.
+the real instant. The hourly pedestrian counts and their open daily aggregate use the same
+``CrowdFlowObserved`` entities in two products (tenants).
 """
 
 from __future__ import annotations
@@ -419,6 +420,31 @@ def pedestrian_entities(counts) -> tuple[list[dict], list[dict]]:
         hourly, entity_type="CrowdFlowObserved",
         ids=[entity_id("CrowdFlowObserved", s) for s in hourly["sensor_id"]],
         time_column="time", attrs={"count": "peopleCount"},
+    )
+    return static, history
+
+
+def pedestrian_daily_entities(counts) -> tuple[list[dict], list[dict]]:
+    """Synthetic pedestrian counts → (static ``CrowdFlowObserved`` per sensor, daily history).
+
+    The open aggregate: ``peopleCount`` is the sensor's total of a calendar day in Japan time
+    (:func:`workbench.datasets.pedestrians.daily_pedestrian_counts`), indexed by the date at
+    midnight UTC like the daily ridership.
+    """
+    daily = counts.daily()
+    sensors = counts.sensors
+    static = entities_from_frame(
+        sensors, entity_type="CrowdFlowObserved",
+        ids=[entity_id("CrowdFlowObserved", s) for s in sensors["sensor_id"]],
+        attrs={"name": "name", "sensor_id": "sensorId", "level": "level",
+               "weekday_daily_count": "typicalWeekdayCount"},
+        constant={"synthetic": True, "dataProvider": daily.attrs["title"],
+                  "source": daily.attrs["attribution"]},
+    )
+    history = history_updates(
+        daily, entity_type="CrowdFlowObserved",
+        ids=[entity_id("CrowdFlowObserved", s) for s in daily["sensor_id"]],
+        time_column="date", attrs={"count": "peopleCount"},
     )
     return static, history
 

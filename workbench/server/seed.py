@@ -281,7 +281,7 @@ def seed(
                 "synthetic": spec.synthetic, "restricted": spec.restricted,
                 "quality": quality,
             }
-            say(f"  {spec.id:<26} {len(built.entities):>7,} entities "
+            say(f"  {spec.id:<30} {len(built.entities):>7,} entities "
                 f"{len(built.history):>8,} history updates  {seconds:6.1f} s")
         accounts = _create_accounts(svc, org_ids, set(wanted), password=password)
     finally:
