@@ -24,14 +24,6 @@ from workbench.dashboards import health, serve_dashboards, voila_command
 
 REPO = Path(__file__).resolve().parents[1]
 DASHBOARDS = sorted(p.name for p in (REPO / "dashboards").glob("*.ipynb"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RENDER_TIMEOUT_MS = 150_000  # the first visit may wait for the kernel's preheated run
 
 pytestmark = pytest.mark.slow
@@ -79,18 +71,6 @@ def voila(seeded_exchange, public_key, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class Visit:
