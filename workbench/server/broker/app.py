@@ -30,7 +30,12 @@ _JSON = "application/json"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+RESULT_COUNT = "Workbench-Result-Count"  # items in a JSON array body (metered by the gateway)
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, list):  # the gateway meters a page by this, without parsing it
+        headers = {**(headers or {}), RESULT_COUNT: str(len(body))}
     return Response(orjson.dumps(body), status, headers=headers, media_type=_JSON)
 
 
