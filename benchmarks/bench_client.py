@@ -174,14 +174,6 @@ def _run(python: Path | str, body: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _filip_python() -> Path:
-    python = filip_python()
-    probe = subprocess.run([str(python), "-c", "import geopandas"], capture_output=True)
-    if probe.returncode != 0:  # filip's venv needs geopandas to build the same frame
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "geopandas"], check=True)
-    return python
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -214,7 +206,7 @@ def main() -> None:
                 )
             if not args.skip_filip:
                 try:
-                    results["filip"] = _run(_filip_python(), FILIP, server.url, key, SERVICE, TYPE)
+                    results["filip"] = _run(filip_python(), FILIP, server.url, key, SERVICE, TYPE)
                 except RuntimeError as exc:  # reported, not fatal: the other figures stand
                     print(f"filip failed: {str(exc)[-600:]}", flush=True)
     where = "bare broker" if args.broker else "exchange (gateway, API key)"

@@ -22,6 +22,7 @@ from ._errors import (
     WorkbenchConnectionError,
     WorkbenchError,
 )
+from ._gcpause import gc_paused
 from ._history import history_op, history_params, history_path
 from ._http import AsyncSession, Operation, RetryPolicy, SyncSession, run_async
 from ._http import run_sync as _run_sync
@@ -336,7 +337,8 @@ class Exchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = self._run(frame_op(self, spec, geo=geo, progress=self.progress))
+        with gc_paused():
+            frame = self._run(frame_op(self, spec, geo=geo, progress=self.progress))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
@@ -371,7 +373,8 @@ class Exchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = self._run(self._history_op(product, entity_id, type, attr, params))
+        with gc_paused():
+            frame = self._run(self._history_op(product, entity_id, type, attr, params))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
@@ -514,7 +517,8 @@ class AsyncExchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = await self._run(frame_op(self, spec, geo=geo, progress=self.progress))
+        with gc_paused():
+            frame = await self._run(frame_op(self, spec, geo=geo, progress=self.progress))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
@@ -537,7 +541,8 @@ class AsyncExchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = await self._run(self._history_op(product, entity_id, type, attr, params))
+        with gc_paused():
+            frame = await self._run(self._history_op(product, entity_id, type, attr, params))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
