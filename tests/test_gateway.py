@@ -215,6 +215,17 @@ def test_pages_are_metered_by_their_entity_count_without_reparsing(exchange):
     assert _usage_calls(client, "wards") == (3, len(page.json()) + len(types.json()) + 1)
 
 
+def test_history_of_a_whole_type_is_forwarded_and_metered(exchange):
+    client = new_buyer(exchange.url, "typehistory@gateway.example")
+    client.subscribe("wards", "free")
+    headers = {**WARDS, "X-API-Key": client.api_key()}
+    r = _get(exchange.url, "/ql/v2/types/AdministrativeArea?options=count&limit=3", **headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["entityType"] == "AdministrativeArea" and int(r.headers["Fiware-Total-Count"])
+    assert _get(exchange.url, "/ql/v2/types/AdministrativeArea").status_code == 401
+    assert _usage_calls(client, "wards") == (1, 1)
+
+
 def test_an_untrusted_count_header_is_not_believed():
     from workbench.server.gateway import _count_entities
 

@@ -148,8 +148,7 @@ class _ExchangeBase:
     def _history_setup(
         self, entity_id: str | None, type: str | None, attr: str | None, params: dict[str, str]
     ) -> str:
-        if not (entity_id is None and type is not None and attr is None):
-            history_path(entity_id=entity_id, type=type, attr=attr)  # validates the arguments
+        history_path(entity_id=entity_id, type=type, attr=attr)  # validates the arguments
         return cache_key(
             url=self.url,
             servicepath=self.servicepath,
@@ -169,11 +168,7 @@ class _ExchangeBase:
         frame = yield from history_op(
             ref, entity_id=entity_id, type=type, attr=attr, params=params, progress=self.progress
         )
-        path = (
-            history_path(entity_id=entity_id, type=type, attr=attr)
-            if attr or entity_id
-            else (f"/ql/v2/entities?type={type}")
-        )
+        path = history_path(entity_id=entity_id, type=type, attr=attr)
         frame.attrs.update(
             provenance(url=self.url, ref=ref, endpoint=path, params=params, count=len(frame))
         )
