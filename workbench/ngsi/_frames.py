@@ -82,8 +82,8 @@ class FrameBuilder:
         self.values: dict[str, list[Any]] = {}
         self.ngsi_types: dict[str, set[str]] = {}
         self.metas: dict[str, list[Any]] = {}
-        # GeoJSON Point pages held as coordinates: (first row, present mask, (k, 2) lon/lat);
-        # their rows are None in ``values`` until a column needs the dicts back
+        # GeoJSON Point pages held as shapely points: (first row, present mask, points),
+        # made while the next pages download; their rows are None in ``values``
         self.points: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
 
     def add(self, entities: list[dict[str, Any]]) -> None:
@@ -162,7 +162,7 @@ class FrameBuilder:
 
 
 def _page_points(values: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(present mask, (k, 2) coordinates)`` if a page's values are 2D GeoJSON Points."""
+    """``(present mask, shapely points)`` if a page's values are 2D GeoJSON Points."""
     present = [v is not None for v in values]
     found = [v for v in values if v is not None]
     if not found or not all(type(v) is dict and v.get("type") == "Point" for v in found):
@@ -173,21 +173,16 @@ def _page_points(values: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if xy.ndim != 2 or xy.shape[1] != 2:
         return None
-    return np.array(present, dtype=bool), xy
+    return np.array(present, dtype=bool), shapely.points(xy)
 
 
 def _points_column(n: int, chunks: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Shapely points (``None`` where missing) for ``n`` rows from page coordinate chunks."""
-    xy = np.empty((n, 2), dtype="float64")
-    present = np.zeros(n, dtype=bool)
-    for start, mask, coords in chunks:
-        rows = start + np.flatnonzero(mask)
-        xy[rows] = coords
-        present[rows] = True
-    if present.all():
-        return shapely.points(xy)
+    """Shapely points (``None`` where missing) for ``n`` rows from per-page chunks."""
+    if all(mask.all() for _, mask, _ in chunks) and sum(len(m) for _, m, _ in chunks) == n:
+        return np.concatenate([points for _, _, points in chunks])
     out = np.empty(n, dtype=object)
-    out[present] = shapely.points(xy[present])
+    for start, mask, points in chunks:
+        out[start + np.flatnonzero(mask)] = points
     return out
 
 
@@ -196,8 +191,9 @@ def _with_point_dicts(
 ) -> list[Any]:
     """``values`` with the GeoJSON Point dicts of the coordinate chunks put back."""
     values = list(values)
-    for start, mask, coords in chunks:
-        for row, (x, y) in zip(start + np.flatnonzero(mask), coords.tolist(), strict=True):
+    for start, mask, points in chunks:
+        coords = shapely.get_coordinates(points).tolist()
+        for row, (x, y) in zip((start + np.flatnonzero(mask)).tolist(), coords, strict=True):
             values[row] = {"type": "Point", "coordinates": [x, y]}
     return values
 
