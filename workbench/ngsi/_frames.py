@@ -2,7 +2,7 @@
 
 Frames are built column by column from lists (one pass per attribute), never row by row,
 and point geometries from coordinate arrays, so 100,000 entities convert in well under a
-second. GeoJSON points are reduced to coordinate arrays page by page (ADR 0082), so the
+second. GeoJSON points become shapely points page by page (ADR 0082), so the
 decoded dicts do not outlive their page.
 """
 
