@@ -108,3 +108,37 @@ def test_last_n_of_a_type_is_per_entity(walkers):
 
 def test_a_type_without_history_is_an_empty_frame(walkers):
     assert walkers.history(type="Nobody").empty
+
+
+@pytest.fixture(scope="module")
+def ridership(tmp_path_factory):
+    """``subway-ridership`` seeded into a fresh exchange, served, as the demo planner."""
+    import json
+    import subprocess
+    import sys
+
+    from servers import ServerProcess
+
+    data_dir = tmp_path_factory.mktemp("ridership")
+    cmd = [sys.executable, "-m", "workbench", "seed", "--data-dir", str(data_dir)]
+    subprocess.run([*cmd, "--products", "subway-ridership"], check=True, capture_output=True)
+    creds = json.loads((data_dir / "demo-credentials.json").read_text())
+    key = next(a["api_key"] for a in creds["accounts"] if a["kind"] == "planner")
+    with ServerProcess(["serve", "--data-dir", str(data_dir)]) as server:
+        with wbc.connect(server.url, api_key=key, progress=False) as ex:
+            yield ex
+
+
+def test_a_seeded_type_history_through_the_gateway_equals_the_per_entity_path(
+    ridership, monkeypatch
+):
+    from workbench.client import _history
+
+    monkeypatch.setattr(_history, "PAGE_SIZE", 5000)  # ~54,000 points: 11 pages
+    h = ridership.history("subway-ridership", type="RidershipObserved")
+    assert len(h) > 5 * 5000 and h.index.is_monotonic_increasing
+    ref = ridership._run(ridership._resolve_op("subway-ridership"))
+    ids = sorted(set(h["entity_id"]))
+    params = {"type": "RidershipObserved"}
+    per_entity = ridership._run(_history._per_entity_op(ref, ids, params=params, progress=False))
+    pd.testing.assert_frame_equal(h, per_entity[h.columns])
