@@ -13,19 +13,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FILIP_VENV = REPO / ".venv-filip"
-FILIP_SPEC = "filip>=0.6"
+# geopandas: benchmarks/bench_client.py builds the same GeoDataFrame with filip's entities
+FILIP_SPEC = ("filip>=0.6", "httpx", "geopandas")
 
 
 def filip_python() -> Path:
-    """Return the path of a Python interpreter with filip installed, creating it if needed."""
+    """Return the path of a Python interpreter with filip installed, creating it if needed.
+
+    The environment is (re)installed when its stamp does not list the current ``FILIP_SPEC``.
+    """
     python = FILIP_VENV / "bin" / "python"
     stamp = FILIP_VENV / ".installed"
-    if not stamp.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(FILIP_VENV)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", FILIP_SPEC, "httpx"], check=True
-        )
-        stamp.touch()
+    wanted = " ".join(FILIP_SPEC)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(FILIP_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *FILIP_SPEC], check=True)
+        stamp.write_text(wanted)
     return python
 
 

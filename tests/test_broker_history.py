@@ -59,3 +59,40 @@ def test_unknown_history_is_404_and_bad_params_400(broker):
         with pytest.raises(NgsiError) as err:
             broker.history_attr("t", None, "a", "v", params)
         assert err.value.status == 400
+
+
+def test_type_history_has_every_attribute_per_entity_and_pages_over_points(broker):
+    import httpx
+
+    from workbench.server.broker import create_broker_app
+
+    broker.batch_update("t", "/", "append", [
+        {"id": f"m{i % 3}", "type": "Meter", "kwh": {"value": i},
+         **({"volts": {"value": 100 + i}} if i % 2 else {}),
+         "dateObserved": {"type": "DateTime", "value": f"2026-05-{i + 1:02d}"}}
+        for i in range(12)])
+    app = create_broker_app(broker)
+
+    async def get(params: dict) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://b") as http:
+            return await http.get("/ql/v2/types/Meter", params=params,
+                                  headers={"Fiware-Service": "t"})
+
+    import asyncio
+
+    r = asyncio.run(get({"limit": "4", "offset": "2", "options": "count", "attrs": "kwh,volts"}))
+    assert r.status_code == 200 and r.headers["Fiware-Total-Count"] == "12"
+    body = r.json()
+    assert body["entityType"] == "Meter"
+    m2 = body["entities"][0]
+    assert m2["entityId"] == "m2" and m2["index"] == ["2026-05-03T00:00:00.000Z",
+                                                       "2026-05-06T00:00:00.000Z"]
+    assert m2["attributes"] == [{"attrName": "kwh", "values": [2, 5]},
+                                {"attrName": "volts", "values": [None, 105]}]
+    assert [e["entityId"] for e in body["entities"]] == ["m2", "m0", "m1"]
+    full = asyncio.run(get({"fromDate": "2026-05-11"})).json()
+    names = {a["attrName"] for e in full["entities"] for a in e["attributes"]}
+    assert names == {"kwh", "volts", "dateObserved"}
+    assert asyncio.run(get({"type": "x", "fromDate": "2027-01-01"})).status_code == 404
+    assert asyncio.run(get({"lastN": "-1"})).status_code == 400

@@ -203,6 +203,39 @@ def test_rate_limit_is_exact_under_8_concurrent_clients(exchange):
     assert _usage_calls(client, "wards")[0] == len(ok)
 
 
+def test_pages_are_metered_by_their_entity_count_without_reparsing(exchange):
+    client = new_buyer(exchange.url, "pages@gateway.example")
+    client.subscribe("wards", "free")
+    headers = {**WARDS, "X-API-Key": client.api_key()}
+    page = _get(exchange.url, "/v2/entities?limit=1000&options=keyValues", **headers)
+    types = _get(exchange.url, "/v2/types", **headers)
+    one = _get(exchange.url, "/v2/entities/urn:ngsi-ld:AdministrativeArea:01", **headers)
+    assert page.status_code == types.status_code == one.status_code == 200
+    assert page.headers["Workbench-Result-Count"] == str(len(page.json())) != "0"
+    assert _usage_calls(client, "wards") == (3, len(page.json()) + len(types.json()) + 1)
+
+
+def test_history_of_a_whole_type_is_forwarded_and_metered(exchange):
+    client = new_buyer(exchange.url, "typehistory@gateway.example")
+    client.subscribe("wards", "free")
+    headers = {**WARDS, "X-API-Key": client.api_key()}
+    r = _get(exchange.url, "/ql/v2/types/AdministrativeArea?options=count&limit=3", **headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["entityType"] == "AdministrativeArea" and int(r.headers["Fiware-Total-Count"])
+    assert _get(exchange.url, "/ql/v2/types/AdministrativeArea").status_code == 401
+    assert _usage_calls(client, "wards") == (1, 1)
+
+
+def test_an_untrusted_count_header_is_not_believed():
+    from workbench.server.gateway import _count_entities
+
+    lying = [(b"workbench-result-count", b"999")]
+    assert _count_entities(200, lying, b'[{"id":"a"},{"id":"b"}]', trusted=False) == 2
+    assert _count_entities(200, lying, b'[{"id":"a"},{"id":"b"}]', trusted=True) == 999
+    assert _count_entities(200, [], b'{"id":"a"}', trusted=True) == 1
+    assert _count_entities(404, lying, b"[]", trusted=True) == 0
+
+
 def test_bill_reconciles_with_usage_on_a_metered_plan(exchange):
     client = new_buyer(exchange.url, "metered@gateway.example")
     client.subscribe("wards", "metered")  # 1,500 yen per 1,000 calls

@@ -72,3 +72,49 @@ def test_frame_to_entities_skips_missing_values():
 def test_frame_to_entities_requires_the_id_column():
     with pytest.raises(KeyError, match="id_column"):
         frame_to_entities(pd.DataFrame({"x": [1]}), type="T", id_column="code")
+
+
+def _point(x: float, y: float) -> dict:
+    """A GeoJSON Point."""
+    return {"type": "Point", "coordinates": [x, y]}
+
+
+def test_point_pages_and_other_geometries_make_one_geometry_column():
+    from workbench.ngsi._frames import FrameBuilder
+
+    builder = FrameBuilder(key_values_types={"location": "geo:json"})
+    builder.add([{"id": "a", "type": "T", "location": _point(1, 2)}, {"id": "b", "type": "T"}])
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    builder.add([{"id": "c", "type": "T", "location": square}])
+    builder.add([{"id": "d", "type": "T", "location": _point(3, 4)}])
+    geoms = builder.frame()["location"].tolist()
+    assert geoms[0].equals(shapely.Point(1, 2)) and geoms[1] is None
+    assert geoms[2].geom_type == "Polygon" and geoms[3].equals(shapely.Point(3, 4))
+    only_points = FrameBuilder(key_values_types={"location": "geo:json"})
+    only_points.add([{"id": "a", "type": "T", "location": _point(1, 2)}, {"id": "b", "type": "T"}])
+    only_points.add([{"id": "c", "type": "T", "location": _point(5, 6)}])
+    geoms = only_points.frame()["location"].tolist()
+    assert geoms[0].equals(shapely.Point(1, 2)) and geoms[1] is None
+    assert geoms[2].equals(shapely.Point(5, 6))
+
+
+def test_a_point_column_with_other_types_keeps_the_decoded_values():
+    entities = [
+        {"id": "a", "type": "T", "where": {"type": "geo:json", "value": _point(1.5, 2.5)}},
+        {"id": "b", "type": "T", "where": {"type": "Text", "value": "unknown"}},
+    ]
+    from workbench.ngsi._frames import FrameBuilder
+
+    builder = FrameBuilder()
+    builder.add(entities[:1])
+    builder.add(entities[1:])
+    assert builder.frame()["where"].tolist() == [_point(1.5, 2.5), "unknown"]
+
+
+def test_text_columns_with_non_strings_convert_like_pandas():
+    from workbench.ngsi._types import strings_to_array
+
+    mixed = ["a", None, 5, float("nan")]
+    assert list(strings_to_array(mixed)) == list(pd.array(mixed, dtype="string"))
+    plain = strings_to_array(["a", None])
+    assert plain.dtype == pd.StringDtype() and list(plain) == ["a", pd.NA]

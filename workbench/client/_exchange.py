@@ -22,6 +22,7 @@ from ._errors import (
     WorkbenchConnectionError,
     WorkbenchError,
 )
+from ._gcpause import gc_paused
 from ._history import history_op, history_params, history_path
 from ._http import AsyncSession, Operation, RetryPolicy, SyncSession, run_async
 from ._http import run_sync as _run_sync
@@ -147,8 +148,7 @@ class _ExchangeBase:
     def _history_setup(
         self, entity_id: str | None, type: str | None, attr: str | None, params: dict[str, str]
     ) -> str:
-        if not (entity_id is None and type is not None and attr is None):
-            history_path(entity_id=entity_id, type=type, attr=attr)  # validates the arguments
+        history_path(entity_id=entity_id, type=type, attr=attr)  # validates the arguments
         return cache_key(
             url=self.url,
             servicepath=self.servicepath,
@@ -168,11 +168,7 @@ class _ExchangeBase:
         frame = yield from history_op(
             ref, entity_id=entity_id, type=type, attr=attr, params=params, progress=self.progress
         )
-        path = (
-            history_path(entity_id=entity_id, type=type, attr=attr)
-            if attr or entity_id
-            else (f"/ql/v2/entities?type={type}")
-        )
+        path = history_path(entity_id=entity_id, type=type, attr=attr)
         frame.attrs.update(
             provenance(url=self.url, ref=ref, endpoint=path, params=params, count=len(frame))
         )
@@ -336,7 +332,8 @@ class Exchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = self._run(frame_op(self, spec, geo=geo, progress=self.progress))
+        with gc_paused():
+            frame = self._run(frame_op(self, spec, geo=geo, progress=self.progress))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
@@ -371,7 +368,8 @@ class Exchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = self._run(self._history_op(product, entity_id, type, attr, params))
+        with gc_paused():
+            frame = self._run(self._history_op(product, entity_id, type, attr, params))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
@@ -514,7 +512,8 @@ class AsyncExchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = await self._run(frame_op(self, spec, geo=geo, progress=self.progress))
+        with gc_paused():
+            frame = await self._run(frame_op(self, spec, geo=geo, progress=self.progress))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame
@@ -537,7 +536,8 @@ class AsyncExchange(_ExchangeBase):
             hit = self.cache.load(key)
             if hit is not None:
                 return hit
-        frame = await self._run(self._history_op(product, entity_id, type, attr, params))
+        with gc_paused():
+            frame = await self._run(self._history_op(product, entity_id, type, attr, params))
         if self.cache is not None:
             self.cache.save(key, frame)
         return frame

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..ngsi import values_to_array
 from ..ngsi._types import DATETIME_DTYPE, guess_type
+from ._errors import NotFoundError, WorkbenchError
 from ._http import Batch, Operation, Request, Response, one
 from ._progress import progress_bar
 from ._provenance import ProductRef
@@ -57,23 +58,34 @@ def history_path(*, entity_id: str | None, type: str | None, attr: str | None) -
         return f"/ql/v2/entities/{quote(entity_id, safe='')}"
     if type is not None and attr is not None:
         return f"/ql/v2/types/{quote(type, safe='')}/attrs/{quote(attr, safe='')}"
+    if type is not None:
+        return f"/ql/v2/types/{quote(type, safe='')}"
     raise ValueError(
         "history() needs entity_id= (one entity: one attribute with attr=, or all of them), "
-        "or type= with attr= (one attribute of every entity of a type); for all attributes of "
-        "a type, pass type= without attr= and the client queries each entity"
+        "or type= (every entity of a type: one attribute with attr=, or all of them)"
     )
+
+
+def _page_request(
+    ref: ProductRef, path: str, params: dict[str, str], offset: int, *, count: bool
+) -> Request:
+    query = [*params.items(), ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
+    if count:
+        query.append(("options", "count"))
+    return Request("GET", path, params=query, headers=ref.headers())
 
 
 def _pages_op(
     ref: ProductRef, path: str, params: dict[str, str], *, progress: bool
 ) -> Operation[list[Any]]:
-    def request(offset: int, *, count: bool) -> Request:
-        query = [*params.items(), ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
-        if count:
-            query.append(("options", "count"))
-        return Request("GET", path, params=query, headers=ref.headers())
+    (first,) = yield one(_page_request(ref, path, params, 0, count=True))
+    return (yield from _rest_op(ref, path, params, first, progress=progress))
 
-    (first,) = yield one(request(0, count=True))
+
+def _rest_op(
+    ref: ProductRef, path: str, params: dict[str, str], first: Response, *, progress: bool
+) -> Operation[list[Any]]:
+    """The bodies of every page of ``path``, given its first page (asked with a count)."""
     bodies = [first.json()]
     total = first.headers.get("fiware-total-count")
     if "lastN" in params:
@@ -81,7 +93,7 @@ def _pages_op(
     if total is None:
         offset = PAGE_SIZE
         while _points(bodies[-1]) == PAGE_SIZE:
-            (page,) = yield one(request(offset, count=False))
+            (page,) = yield one(_page_request(ref, path, params, offset, count=False))
             bodies.append(page.json())
             offset += PAGE_SIZE
         return bodies
@@ -90,7 +102,7 @@ def _pages_op(
         with progress_bar(total=int(total), enabled=progress, unit="points") as bar:
             bar.update(PAGE_SIZE)
             responses: list[Response] = yield Batch(
-                [request(o, count=False) for o in offsets],
+                [_page_request(ref, path, params, o, count=False) for o in offsets],
                 on_response=lambda r: bar.update(PAGE_SIZE),
             )
         bodies.extend(r.json() for r in responses)
@@ -115,10 +127,7 @@ def _frame(rows: dict[str, list[Any]], attrs: list[str]) -> pd.DataFrame:
     for attr in attrs:
         values = rows[attr]
         data[attr] = values_to_array(values, guess_type(values))
-    frame = pd.DataFrame(data, index=index)
-    order = frame.reset_index()[["time", "entity_id"]]
-    frame = frame.iloc[order.sort_values(["time", "entity_id"], kind="stable").index]
-    return frame
+    return _sorted(pd.DataFrame(data, index=index))
 
 
 def history_op(
@@ -135,28 +144,19 @@ def history_op(
         return (yield from _type_all_attrs_op(ref, type=type, params=params, progress=progress))
     path = history_path(entity_id=entity_id, type=type, attr=attr)
     bodies = yield from _pages_op(ref, path, params, progress=progress)
+    return _bodies_frame(bodies, attr=attr)
+
+
+def _bodies_frame(bodies: list[dict[str, Any]], *, attr: str | None) -> pd.DataFrame:
+    """The long-form frame of history response bodies (any of the ``/ql/v2`` shapes)."""
     rows: dict[str, list[Any]] = {"time": [], "entity_id": [], "entity_type": []}
     attrs: list[str] = []
-    for body in bodies:
-        if "entities" in body:  # one attribute of every entity of a type
-            attrs = [attr or body.get("attrName")]
-            rows.setdefault(attrs[0], [])
-            for ent in body["entities"]:
-                n = len(ent.get("index", []))
-                rows["time"].extend(ent.get("index", []))
-                rows["entity_id"].extend([ent.get("entityId")] * n)
-                rows["entity_type"].extend([ent.get("entityType") or body.get("entityType")] * n)
-                rows[attrs[0]].extend(ent.get("values", []))
-            continue
-        index = body.get("index", [])
+
+    def add(index: list[Any], eid: Any, etype: Any, series: dict[str, list[Any]]) -> None:
         n = len(index)
         rows["time"].extend(index)
-        rows["entity_id"].extend([body.get("entityId")] * n)
-        rows["entity_type"].extend([body.get("entityType")] * n)
-        if "attributes" in body:
-            series = {a["attrName"]: a.get("values", []) for a in body["attributes"]}
-        else:
-            series = {body.get("attrName") or attr: body.get("values", [])}
+        rows["entity_id"].extend([eid] * n)
+        rows["entity_type"].extend([etype] * n)
         for name, values in series.items():
             if name not in rows:
                 attrs.append(name)
@@ -165,6 +165,22 @@ def history_op(
         for name in attrs:
             if name not in series:
                 rows[name].extend([None] * n)
+
+    for body in bodies:
+        if "entities" in body:  # every entity of a type: one attribute, or all of them
+            for ent in body["entities"]:
+                if "attributes" in ent:
+                    series = {a["attrName"]: a.get("values", []) for a in ent["attributes"]}
+                else:
+                    series = {attr or body.get("attrName"): ent.get("values", [])}
+                etype = ent.get("entityType") or body.get("entityType")
+                add(ent.get("index", []), ent.get("entityId"), etype, series)
+            continue
+        if "attributes" in body:
+            series = {a["attrName"]: a.get("values", []) for a in body["attributes"]}
+        else:
+            series = {body.get("attrName") or attr: body.get("values", [])}
+        add(body.get("index", []), body.get("entityId"), body.get("entityType"), series)
     if not attrs and attr:
         attrs = [attr]
         rows[attr] = []
@@ -174,19 +190,67 @@ def history_op(
 def _type_all_attrs_op(
     ref: ProductRef, *, type: str, params: dict[str, str], progress: bool
 ) -> Operation[pd.DataFrame]:
+    """All attributes of every entity of ``type`` (docs/adr/0083-history-of-a-whole-type.md).
+
+    One paged ``GET /ql/v2/types/{type}`` (QuantumLeap's type data), the pages after the
+    first fetched concurrently. ``lastN`` means the last N points *of each entity* here, so
+    it asks each entity's history instead (all at once), as it does from a server without
+    the type route (which answers 400).
+    """
+    if "lastN" not in params:
+        path = history_path(entity_id=None, type=type, attr=None)
+        try:
+            bodies = yield from _pages_op(ref, path, params, progress=progress)
+        except NotFoundError:  # no points at all
+            return _bodies_frame([], attr=None)
+        except WorkbenchError as exc:
+            if exc.status != 400:
+                raise
+        else:
+            return _bodies_frame(bodies, attr=None)
+    ids = yield from _entity_ids_op(ref, type)
+    if not ids:
+        return _bodies_frame([], attr=None)
+    return (yield from _per_entity_op(ref, ids, params=params, progress=progress))
+
+
+def _entity_ids_op(ref: ProductRef, type: str) -> Operation[list[str]]:
     from ._query import QuerySpec, fetch_entities_op
 
     spec = QuerySpec(target=None, params={"type": type, "attrs": "__none__"})
     entities = yield from fetch_entities_op(ref, spec, progress=False)
-    frames = []
-    for ent in entities:
-        frame = yield from history_op(
-            ref, entity_id=ent["id"], type=type, attr=None, params=params, progress=progress
+    return [e["id"] for e in entities]
+
+
+def _per_entity_op(
+    ref: ProductRef, ids: list[str], *, params: dict[str, str], progress: bool
+) -> Operation[pd.DataFrame]:
+    """Every attribute of each entity in ``ids``: all first pages at once, then the rest."""
+    paths = [history_path(entity_id=i, type=None, attr=None) for i in ids]
+    firsts: list[Response] = yield Batch(
+        [_page_request(ref, p, params, 0, count=True) for p in paths]
+    )
+    bodies = [r.json() for r in firsts]
+    more: list[Request] = []
+    for path, first in zip(paths, firsts, strict=True):
+        total = first.headers.get("fiware-total-count")
+        if "lastN" in params:
+            continue
+        if total is None:  # a server that does not count: page this entity on its own
+            bodies.extend((yield from _rest_op(ref, path, params, first, progress=False))[1:])
+            continue
+        more.extend(
+            _page_request(ref, path, params, o, count=False)
+            for o in range(PAGE_SIZE, int(total), PAGE_SIZE)
         )
-        frames.append(frame)
-    if not frames:
-        return _frame({"time": [], "entity_id": [], "entity_type": []}, [])
-    frame = pd.concat(frames)
+    if more:
+        with progress_bar(total=len(more), enabled=progress, unit="pages") as bar:
+            responses: list[Response] = yield Batch(more, on_response=lambda r: bar.update(1))
+        bodies.extend(r.json() for r in responses)
+    return _bodies_frame(bodies, attr=None)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     order = frame.reset_index()[["time", "entity_id"]]
     return frame.iloc[order.sort_values(["time", "entity_id"], kind="stable").index]
 

@@ -2,7 +2,8 @@
 
 Frames are built column by column from lists (one pass per attribute), never row by row,
 and point geometries from coordinate arrays, so 100,000 entities convert in well under a
-second.
+second. GeoJSON points become shapely points page by page (ADR 0082), so the
+decoded dicts do not outlive their page.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._geometry import CRS, GEO_TYPES
-from ._types import common_type, dtype_for, guess_type, series_to_values, values_to_array
+from ._types import (
+    common_type,
+    dtype_for,
+    guess_type,
+    series_to_values,
+    strings_to_array,
+    values_to_array,
+)
 
 _RESERVED = ("id", "type")
 
@@ -73,6 +82,9 @@ class FrameBuilder:
         self.values: dict[str, list[Any]] = {}
         self.ngsi_types: dict[str, set[str]] = {}
         self.metas: dict[str, list[Any]] = {}
+        # GeoJSON Point pages held as shapely points: (first row, present mask, points),
+        # made while the next pages download; their rows are None in ``values``
+        self.points: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
 
     def add(self, entities: list[dict[str, Any]]) -> None:
         """Append a page of entities (normalized representation)."""
@@ -90,15 +102,21 @@ class FrameBuilder:
                 if self.metadata:
                     self.metas[name] = [None] * self.n
             if self.key_values_types is not None:  # keyValues: the attribute is its value
-                self.values[name].extend(attrs)
-                if name in self.key_values_types:
-                    self.ngsi_types[name].add(self.key_values_types[name])
+                values = attrs
+                page_types = {self.key_values_types.get(name)} - {None}
             elif None in attrs:
-                self.ngsi_types[name].update({a.get("type") for a in attrs if a is not None})
-                self.values[name].extend([None if a is None else a.get("value") for a in attrs])
+                page_types = {a.get("type") for a in attrs if a is not None}
+                values = [None if a is None else a.get("value") for a in attrs]
             else:  # every entity has the attribute: C-level map, no Python loop
-                self.ngsi_types[name].update(map(dict.get, attrs, repeat("type")))
-                self.values[name].extend(map(dict.get, attrs, repeat("value")))
+                page_types = set(map(dict.get, attrs, repeat("type")))
+                values = list(map(dict.get, attrs, repeat("value")))
+            self.ngsi_types[name].update(page_types)
+            points = _page_points(values) if page_types == {"geo:json"} else None
+            if points is None:
+                self.values[name].extend(values)
+            else:
+                self.points.setdefault(name, []).append((self.n, *points))
+                self.values[name].extend(repeat(None, m))
             if self.metadata:
                 self.metas[name].extend([None if a is None else a.get("metadata") for a in attrs])
         present = set(names)
@@ -114,8 +132,8 @@ class FrameBuilder:
     ) -> pd.DataFrame:
         """The typed DataFrame of everything added so far."""
         columns: dict[str, Any] = {
-            "id": pd.array(self.ids, dtype="string"),
-            "type": pd.array(self.types, dtype="string"),
+            "id": strings_to_array(self.ids),
+            "type": strings_to_array(self.types),
         }
         names = list(self.values)
         if not self.n and attr_types:
@@ -126,9 +144,14 @@ class FrameBuilder:
             values = self.values.get(name, [])
             if self.n and not types and self.key_values_types is not None:  # not in the map
                 ngsi_type = guess_type(values)
+            points = self.points.get(name)
             if not self.n:
                 columns[name] = pd.array([], dtype=dtype_for(ngsi_type))
+            elif points and ngsi_type == "geo:json" and all(v is None for v in values):
+                columns[name] = _points_column(self.n, points)
             else:
+                if points:  # a column that also holds other values: the dicts are needed
+                    values = _with_point_dicts(values, points)
                 columns[name] = values_to_array(values, ngsi_type)
             if flatten and ngsi_type not in GEO_TYPES and _all_dicts(values):
                 del columns[name]
@@ -136,6 +159,43 @@ class FrameBuilder:
             if self.metadata and name in self.metas:
                 columns.update(_metadata_columns(name, self.metas[name]))
         return pd.DataFrame(columns, index=pd.RangeIndex(self.n), copy=False)
+
+
+def _page_points(values: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(present mask, shapely points)`` if a page's values are 2D GeoJSON Points."""
+    present = [v is not None for v in values]
+    found = [v for v in values if v is not None]
+    if not found or not all(type(v) is dict and v.get("type") == "Point" for v in found):
+        return None
+    try:
+        xy = np.array([v["coordinates"] for v in found], dtype="float64")
+    except (KeyError, TypeError, ValueError):
+        return None
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        return None
+    return np.array(present, dtype=bool), shapely.points(xy)
+
+
+def _points_column(n: int, chunks: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Shapely points (``None`` where missing) for ``n`` rows from per-page chunks."""
+    if all(mask.all() for _, mask, _ in chunks) and sum(len(m) for _, m, _ in chunks) == n:
+        return np.concatenate([points for _, _, points in chunks])
+    out = np.empty(n, dtype=object)
+    for start, mask, points in chunks:
+        out[start + np.flatnonzero(mask)] = points
+    return out
+
+
+def _with_point_dicts(
+    values: list[Any], chunks: list[tuple[int, np.ndarray, np.ndarray]]
+) -> list[Any]:
+    """``values`` with the GeoJSON Point dicts of the coordinate chunks put back."""
+    values = list(values)
+    for start, mask, points in chunks:
+        coords = shapely.get_coordinates(points).tolist()
+        for row, (x, y) in zip((start + np.flatnonzero(mask)).tolist(), coords, strict=True):
+            values[row] = {"type": "Point", "coordinates": [x, y]}
+    return values
 
 
 def _all_dicts(values: list[Any]) -> bool:

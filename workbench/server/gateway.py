@@ -30,11 +30,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from workbench.server.broker.app import RESULT_COUNT
 from workbench.server.exchange.auth import credential_from
 from workbench.server.exchange.metering import Admission
 from workbench.server.exchange.service import ExchangeService
 
 RawHeaders = list[tuple[bytes, bytes]]
+_RESULT_COUNT = RESULT_COUNT.lower().encode()
 
 _HOP_BY_HOP = frozenset(
     {
@@ -65,7 +67,13 @@ class BackendError(Exception):
 
 
 class Backend(Protocol):
-    """Where a product's broker is: send one request, get ``(status, headers, body)``."""
+    """Where a product's broker is: send one request, get ``(status, headers, body)``.
+
+    ``counts_results`` is True when the broker's ``Workbench-Result-Count`` header can be
+    trusted for metering (our own, in-process broker); otherwise the body is counted.
+    """
+
+    counts_results: bool
 
     async def send(
         self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
@@ -76,6 +84,8 @@ class Backend(Protocol):
 
 class AsgiBackend:
     """Call an ASGI app (the embedded broker) in-process, with no HTTP client in between."""
+
+    counts_results = True
 
     def __init__(self, app) -> None:
         self.app = app
@@ -124,6 +134,8 @@ class AsgiBackend:
 class HttpBackend:
     """Reach an Orion-compatible broker over HTTP (``upstream_url``)."""
 
+    counts_results = False
+
     def __init__(self, base_url: str, *, timeout_s: float = 60.0) -> None:
         self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
 
@@ -163,10 +175,20 @@ def _rate_headers(adm: Admission) -> dict[str, str]:
     }
 
 
-def _count_entities(status: int, headers: RawHeaders, body: bytes) -> int:
+def _count_entities(status: int, headers: RawHeaders, body: bytes, *, trusted: bool) -> int:
+    """Return how many entities (items of a JSON array, else 1 object) a response holds.
+
+    A trusted broker says so in ``Workbench-Result-Count``, which spares parsing a large
+    page (docs/adr/0081-metering-large-pages-without-parsing.md); otherwise the body is
+    parsed.
+    """
     if status != 200 or not body:
         return 0
     head = body[:1]
+    if trusted and head == b"[":
+        for key, value in headers:
+            if key == _RESULT_COUNT and value.isdigit():
+                return int(value)
     if head == b"[":
         try:
             return len(orjson.loads(body))
@@ -273,7 +295,9 @@ class Gateway:
         else:
             self.meter.record(
                 entitlement.subscription_id,
-                entities=_count_entities(status, headers, body),
+                entities=_count_entities(
+                    status, headers, body, trusted=self.backend(product).counts_results
+                ),
                 nbytes=len(body),
             )
         return self._relay(status, headers, body, adm)

@@ -21,8 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import history
 from .errors import NgsiError, bad_request, parse_error
 from .service import Broker
+from .tenancy import query_scopes, tenant_name
 
 MAX_BODY = 1024 * 1024
 _log = logging.getLogger(__name__)
@@ -30,7 +32,12 @@ _JSON = "application/json"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+RESULT_COUNT = "Workbench-Result-Count"  # items in a JSON array body (metered by the gateway)
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, list):  # the gateway meters a page by this, without parsing it
+        headers = {**(headers or {}), RESULT_COUNT: str(len(body))}
     return Response(orjson.dumps(body), status, headers=headers, media_type=_JSON)
 
 
@@ -233,6 +240,14 @@ def create_broker_app(broker: Broker) -> Starlette:
                                                request.query_params)
         return _json(body, headers=_count_header(total))
 
+    @_ngsi
+    async def ql_type(request: Request) -> Response:
+        t, sp = _scope(request)
+        body, total = history.type_entities(broker.store, tenant_name(t), query_scopes(sp),
+                                            request.path_params["entity_type"],
+                                            request.query_params)
+        return _json(body, headers=_count_header(total))
+
     routes = [
         Route("/version", version, methods=["GET"]),
         Route("/v2", entry_points, methods=["GET"]),
@@ -248,6 +263,7 @@ def create_broker_app(broker: Broker) -> Starlette:
         Route("/ql/v2/entities/{entity_id}", ql_entity, methods=["GET"]),
         Route("/ql/v2/entities/{entity_id}/attrs/{attr}", ql_entity_attr, methods=["GET"]),
         Route("/ql/v2/types/{entity_type}/attrs/{attr}", ql_type_attr, methods=["GET"]),
+        Route("/ql/v2/types/{entity_type}", ql_type, methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

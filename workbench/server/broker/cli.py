@@ -20,6 +20,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workbench.server._gc import tune_gc_for_serving
+
     from . import Broker, create_broker_app, open_store
 
     class _Server(uvicorn.Server):
@@ -32,6 +34,7 @@ def _run(args: argparse.Namespace) -> int:
 
     store = open_store(args.db, synchronous=args.sync)
     app = create_broker_app(Broker(store))
+    tune_gc_for_serving()
     have = importlib.util.find_spec
     config = uvicorn.Config(
         app,

@@ -163,3 +163,47 @@ def type_attr(
     return {"entityType": entity_type, "attrName": attr, "entities": list(groups.values())}, _count(
         params, total
     )
+
+
+def type_entities(
+    store: EntityStore,
+    tenant: str,
+    scopes: list[PathScope],
+    entity_type: str,
+    params: Mapping[str, str],
+) -> tuple[dict[str, Any], int | None]:
+    """Body of ``GET /ql/v2/types/{type}``: every (or ``attrs``) attribute of every entity.
+
+    QuantumLeap's "type data": points (one per write, ordered by time index then entity id)
+    are paged with ``limit``/``offset`` and ``lastN`` over the whole type, then grouped per
+    entity, each entity with its own aligned ``index`` and ``attributes``. ``options=count``
+    gives the total number of points.
+    """
+    check_name(entity_type, "entity type")
+    attrs = [a for a in params.get("attrs", "").split(",") if a] or None
+    rows, total = store.history(
+        tenant, _query(params, scopes, entity_type=entity_type, attrs=attrs)
+    )
+    if not rows:
+        raise _no_records()
+    groups: dict[str, tuple[list[str], list[dict[str, Any]], dict[str, None]]] = {}
+    for eid, _, ts, values in rows:
+        group = groups.get(eid)
+        if group is None:
+            group = groups[eid] = ([], [], {})
+        group[0].append(ts)
+        group[1].append(values)
+        for name in values:
+            if attrs is None or name in attrs:
+                group[2].setdefault(name)
+    entities = [
+        {
+            "entityId": eid,
+            "index": index,
+            "attributes": [
+                {"attrName": n, "values": [v.get(n) for v in values]} for n in names
+            ],
+        }
+        for eid, (index, values, names) in groups.items()
+    ]
+    return {"entityType": entity_type, "entities": entities}, _count(params, total)

@@ -80,11 +80,15 @@ def _service(args: argparse.Namespace):
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workbench.server._gc import tune_gc_for_serving
+
     from .app import create_exchange_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_exchange_app(Path(args.data_dir), commission=args.commission)
+    _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
+    tune_gc_for_serving()
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
     sys.stdout.flush()
     uvicorn.run(
