@@ -137,6 +137,27 @@ def test_geo_answers_are_the_same_before_and_after_fresh_points_merge(monkeypatc
     assert answers() == before
 
 
+def test_cached_counts_and_page_ends_follow_writes_from_any_connection(tmp_path):
+    path = tmp_path / "c.db"
+    broker = Broker(open_store(path))
+    broker.batch_update("t", "/", "append", _points(30))
+    assert _ids(broker, type="P")[:3] == ["p0000", "p0001", "p0002"]
+    page = {"type": "P", "limit": "10", "options": "count"}
+    assert broker.query_entities("t", None, {**page, "offset": "10"})[1] == 30
+    # our own write: a new first entity would shift every page
+    broker.delete_entity("t", None, "p0000")
+    found, total = broker.query_entities("t", None, {**page, "offset": "10"})
+    assert (found[0]["id"], total) == ("p0011", 29)
+    # another process's write (a second connection to the same file)
+    other = Broker(open_store(path))
+    other.delete_entity("t", None, "p0001")
+    found, total = broker.query_entities("t", None, {**page, "offset": "10"})
+    assert (found[0]["id"], total) == ("p0012", 28)
+    assert _ids(broker, type="P") == [f"p{i:04d}" for i in range(2, 30)]
+    other.store.close()
+    broker.store.close()
+
+
 def test_types_listing_counts_per_type():
     broker = Broker(open_store(":memory:"))
     broker.batch_update("t", "/", "append", _points(5) + [{"id": "x", "type": "Q",

@@ -122,6 +122,20 @@ def _row_entity(row: tuple) -> Entity:
     return e
 
 
+def _page_json(rows: list[tuple], key_values: bool) -> bytes:
+    """Entity rows as a JSON array: normalized (stored attrs JSON spliced in) or keyValues."""
+    dumps = orjson.dumps
+    if key_values:
+        loads = orjson.loads
+        return dumps([{"id": r[1], "type": r[2], **{k: a["value"] for k, a in loads(r[6]).items()}}
+                      for r in rows])
+    # the attrs column is orjson's own output for the attrs dict, so splicing it after id
+    # and type gives exactly orjson.dumps({"id": ..., "type": ..., **attrs})
+    parts = [b'{"id":' + dumps(r[1]) + b',"type":' + dumps(r[2])
+             + (b"}" if r[6] == "{}" else b"," + r[6][1:].encode()) for r in rows]
+    return b"[" + b",".join(parts) + b"]"
+
+
 def _json_path(attr: str, path: Sequence[str], metadata: str | None) -> str:
     parts = [f'$."{attr}"']
     if metadata is not None:
@@ -393,6 +407,10 @@ class SqliteStore:
         self._depth = 0
         self._next_pk: int | None = None
         self._fresh: dict[str, int] = {}  # fresh points per tenant (a hint for merging)
+        # read caches, valid while the data does not change (see _check_caches)
+        self._counts: dict[tuple[str, tuple], int] = {}
+        self._bounds: dict[tuple[str, tuple], dict[int, int]] = {}  # offset -> last pk
+        self._cache_version = -1
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if path != ":memory:":
@@ -437,6 +455,7 @@ class SqliteStore:
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
+                self._clear_caches()
 
     def close(self) -> None:
         self._stop.set()
@@ -478,23 +497,88 @@ class SqliteStore:
         return sql
 
     def query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
+        rows, total = self._query_rows(tenant, spec)
+        return [_row_entity(r) for r in rows], total
+
+    def query_json(self, tenant: str, spec: QuerySpec, *, key_values: bool = False
+                   ) -> tuple[bytes, int | None]:
+        """One page of matching entities as a JSON array, straight from the stored JSON.
+
+        Every attribute with all its metadata, in the normalized form or (``key_values``)
+        the keyValues form: the same bytes as ``orjson.dumps`` of
+        :func:`~workbench.server.broker.entities.render` over :meth:`query`'s entities,
+        without building them (ADR 0071).
+
+        Returns
+        -------
+        tuple
+            ``(json_bytes, total)``; ``total`` is ``None`` unless ``spec.count``.
+        """
+        rows, total = self._query_rows(tenant, spec)
+        return _page_json(rows, key_values), total
+
+    def _query_rows(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
         with self._lock:
             if spec.geo is not None:
                 return self._geo_query(tenant, spec)
+            self._check_caches()
             sql = self._where(tenant, spec)
+            where, params, offset = sql.where(), list(sql.params), spec.offset
+            bounds = None
+            if not spec.order:
+                # default order (pk): resume after the last pk of a page served before
+                # instead of stepping over ``offset`` rows again (ADR 0071)
+                bounds = self._bounds.setdefault((where, tuple(params)), {})
+                start = offset if offset in bounds else max(
+                    (o for o in bounds if o <= offset), default=None)
+                if start:
+                    where += " AND e.pk > ?"
+                    params.append(bounds[start])
+                    offset -= start
             order, oparams = order_sql(spec.order)
             rows = self._db.execute(
-                f"SELECT {_COLS} FROM entities e WHERE {sql.where()}{order} LIMIT ? OFFSET ?",
-                [*sql.params, *oparams, spec.limit, spec.offset],
+                f"SELECT {_COLS} FROM entities e WHERE {where}{order} LIMIT ? OFFSET ?",
+                [*params, *oparams, spec.limit, offset],
             ).fetchall()
-            total = None
-            if spec.count:
-                total = self._db.execute(
-                    f"SELECT COUNT(*) FROM entities e WHERE {sql.where()}", sql.params
-                ).fetchone()[0]
-            return [_row_entity(r) for r in rows], total
+            if bounds is not None and rows:
+                if len(bounds) >= 4096:
+                    bounds.clear()
+                bounds[spec.offset + len(rows)] = rows[-1][0]
+            total = self._count(sql) if spec.count else None
+            return rows, total
 
-    def _geo_query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
+    def _check_caches(self) -> None:
+        """Drop cached counts and page bounds if another connection has committed since.
+
+        Our own commits clear them in :meth:`transaction`; ``PRAGMA data_version`` changes
+        when any other connection (another process) commits.
+        """
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._cache_version:
+            self._clear_caches()
+            self._cache_version = version
+
+    def _clear_caches(self) -> None:
+        self._counts.clear()
+        self._bounds.clear()
+
+    def _count(self, sql: _Sql) -> int:
+        """``COUNT(*)`` of a filter, cached until the data changes.
+
+        A client paging through a type asks for the same count on every page; counting
+        100k index entries costs ~5 ms.
+        """
+        key = (sql.where(), tuple(sql.params))
+        total = self._counts.get(key)
+        if total is None:
+            total = self._db.execute(
+                f"SELECT COUNT(*) FROM entities e WHERE {key[0]}", sql.params).fetchone()[0]
+            if len(self._counts) >= 256:
+                self._counts.clear()
+            self._counts[key] = total
+        return total
+
+    def _geo_query(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
         flt = spec.geo
         assert flt is not None
         sql = self._where(tenant, spec)
@@ -534,7 +618,7 @@ class SqliteStore:
                 page,
             )
         }
-        return [_row_entity(fetched[pk]) for pk in page], total
+        return [fetched[pk] for pk in page], total
 
     def _tiers(self, tenant: str, bbox: tuple[float, float, float, float] | None, sql: _Sql,
                plain: bool) -> list[tuple[str, str, list[Any]]]:
@@ -569,7 +653,7 @@ class SqliteStore:
         return tiers
 
     def _near_page(self, tenant: str, spec: QuerySpec, sql: _Sql, plain: bool
-                   ) -> tuple[list[Entity], int | None]:
+                   ) -> tuple[list[tuple], int | None]:
         """``near;maxDistance`` ordered by distance, without fetching every candidate.
 
         SQLite orders candidates by a local planar distance (accurate to well under 0.5%
@@ -623,7 +707,7 @@ class SqliteStore:
                 page,
             )
         }
-        return [_row_entity(fetched[pk]) for pk in page], total
+        return [fetched[pk] for pk in page], total
 
     def _geo_points(self, tenant: str, flt: geo.GeoFilter, sql: _Sql, plain: bool
                     ) -> tuple[np.ndarray, np.ndarray | None]:
