@@ -168,6 +168,26 @@ def test_types_listing_counts_per_type():
     assert types[0]["attrs"] == {"location": {"types": ["geo:json"]}}
 
 
+def test_schema_2_database_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "v2.db"
+    broker = Broker(open_store(path))
+    broker.batch_update("t", "/", "append", _points(50))
+    broker.store.merge_fresh_points("t")
+    broker.store.close()
+    db = sqlite3.connect(path)  # what a schema-2 broker left: no geo_fresh table
+    db.execute("DROP TABLE geo_fresh")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    again = Broker(open_store(path))
+    again.batch_update("t", "/", "append", _points(60)[50:])
+    box = {"georel": "coveredBy", "geometry": "box", "coords": "42.9,141.1;43.2,141.6"}
+    assert len(_ids(again, **box)) == 60
+    again.store.close()
+
+
 def test_older_schema_is_refused_with_advice(tmp_path):
     import sqlite3
 

@@ -528,6 +528,8 @@ class SqliteStore:
             if not spec.order:
                 # default order (pk): resume after the last pk of a page served before
                 # instead of stepping over ``offset`` rows again (ADR 0071)
+                if len(self._bounds) >= 256:
+                    self._bounds.clear()
                 bounds = self._bounds.setdefault((where, tuple(params)), {})
                 start = offset if offset in bounds else max(
                     (o for o in bounds if o <= offset), default=None)
