@@ -5,6 +5,8 @@ Measures, against ``workbench broker`` on a local port:
 - bulk load through ``POST /v2/op/update`` (1000-entity batches): entities/s;
 - ``georel=near;maxDistance:800`` geo-query: median latency;
 - a ``q``-filtered page of 1000 entities, normalized form: median latency;
+- a whole type pulled as a client does (``type=Sensor&limit=1000&options=count``, offsets
+  0, 1000, ... up to 100 pages), keyValues and normalized: median latency per page;
 - single-entity ``GET /v2/entities/{id}`` throughput (``wrk`` if installed, else several
   httpx client processes).
 
@@ -120,6 +122,22 @@ def q_pages(url: str, runs: int = 50) -> tuple[float, float]:
         return _median_ms(client, reqs, expect=1000)
 
 
+def type_pages(url: str, n: int, *, key_values: bool, pages: int = 100) -> tuple[float, float]:
+    """Pull up to ``pages`` pages of 1000 in order; return (median ms per page, total s)."""
+    options = "count,keyValues" if key_values else "count"
+    times = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        t0 = time.perf_counter()
+        for offset in range(0, min(n, pages * 1000), 1000):
+            t = time.perf_counter()
+            r = client.get("/v2/entities", headers=H, params={
+                "type": "Sensor", "limit": "1000", "offset": str(offset), "options": options})
+            times.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200 and r.headers["fiware-total-count"] == str(n), r.text[:200]
+            assert len(orjson.loads(r.content)) == min(1000, n - offset)
+        return statistics.median(times), time.perf_counter() - t0
+
+
 _LUA = """
 math.randomseed(42)
 wrk.headers["Fiware-Service"] = "bench"
@@ -208,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                 rate = bulk_load(server.url, args.n)
             print(f"bulk load /v2/op/update (1000/batch): {rate:,.0f} entities/s wall; "
                   f"{args.n / cpu.seconds:,.0f} entities per broker CPU-second")
-        size_mb = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal")
-                      if Path(str(db) + s).exists()) / 1e6
-        print(f"database size: {size_mb:,.0f} MB")
+        size_mb, wal_mb = (Path(str(db) + s).stat().st_size / 1e6
+                           if Path(str(db) + s).exists() else 0.0 for s in ("", "-wal"))
+        print(f"database size: {size_mb:,.0f} MB (+ {wal_mb:,.0f} MB WAL not yet checkpointed)")
         with _Cpu(pid) as cpu:
             med, mean_hits = near_queries(server.url)
         print(f"near;maxDistance:800 median: {med:.2f} ms wall ({mean_hits:.1f} entities/"
@@ -219,6 +237,13 @@ def main(argv: list[str] | None = None) -> int:
             med, _ = q_pages(server.url)
         print(f"q-filtered 1000-entity page, normalized, median: {med:.2f} ms wall; "
               f"broker CPU {cpu.seconds / 55 * 1000:.2f} ms/query")
+        for key_values in (True, False):
+            pages = min(100, -(-args.n // 1000))
+            with _Cpu(pid) as cpu:
+                med, total_s = type_pages(server.url, args.n, key_values=key_values)
+            print(f"type page of 1000, {'keyValues' if key_values else 'normalized'}, "
+                  f"median: {med:.2f} ms wall ({pages} pages in {total_s:.2f} s); "
+                  f"broker CPU {cpu.seconds / pages * 1000:.2f} ms/page")
         with _Cpu(pid) as cpu:
             rps, how = get_throughput(server.url, args.n, seconds=args.seconds)
         print(f"single-entity GET: {rps:,.0f} req/s wall ({how}, random ids); "

@@ -459,6 +459,21 @@ CASES = [
          error="NotFound"),
     Case("history limit over 10000 is 400", "GET", "/ql/v2/entities/H1/attrs/a?limit=10001",
          400, error="BadRequest"),
+    # --- whole-entity pages (rendered from stored JSON, ADR 0071) ---------------------------
+    Case("type page keyValues with count", "GET",
+         "/v2/entities?type=Car,Zone&options=keyValues,count&limit=2", 200,
+         resp_headers={"fiware-total-count": "3"},
+         body=[{"id": "Car1", "type": "Car", "speed": 50, "name": "Tram", "location": {
+                    "type": "LineString", "coordinates": [[141.34, 43.05], [141.36, 43.07]]}},
+               {"id": "Zone1", "type": "Zone", "name": "Chuo box", "location": {
+                   "type": "Polygon", "coordinates": [[[141.30, 43.00], [141.40, 43.00],
+                                                      [141.40, 43.10], [141.30, 43.10],
+                                                      [141.30, 43.00]]]}}]),
+    Case("type page normalized keeps metadata", "GET",
+         "/v2/entities?type=Room&attrs=*&limit=1&options=count", 200,
+         resp_headers={"fiware-total-count": "3"}, ids=["Room1"]),
+    Case("next page after a served page", "GET", "/v2/entities?type=Room&offset=2&limit=2", 200,
+         ids=["Room3"]),
 ]
 
 
@@ -532,6 +547,46 @@ def test_writes_have_the_documented_effect(client):
     dates = r.json()
     assert dates["dateCreated"]["type"] == "DateTime"
     assert dates["dateCreated"]["value"].endswith("Z")
+
+
+_PAGES = [
+    {"type": "Room"}, {"type": "Room", "options": "count"}, {"idPattern": ".*"},
+    {"type": "Room", "q": "temperature>15"}, {"type": "Room", "orderBy": "!temperature"},
+    {"georel": "near;maxDistance:20000", "geometry": "point", "coords": "43.06,141.35"},
+    {"georel": "coveredBy", "geometry": "box", "coords": "43.0,141.3;43.1,141.4"},
+    {"type": "Zone"}, {"id": "Dup"}, {"type": "Shop", "options": "count"},
+    {"q": "address.city==Sapporo"}, {"mq": "temperature.accuracy<1"},
+]
+
+
+@pytest.mark.parametrize("key_values", [False, True], ids=["normalized", "keyValues"])
+def test_entity_pages_are_byte_identical_to_the_general_renderer(client, key_values):
+    """GET /v2/entities renders whole entities from stored JSON: same bytes as render()."""
+    import orjson
+
+    from workbench.server.broker import Broker, open_store
+
+    local = Broker(open_store(":memory:"))  # the same data, rendered by the general path
+    local.batch_update("conf", "/", "append", DATA)
+    for path, ents in PATH_DATA.items():
+        local.batch_update("conf", path, "append", ents)
+    requests = [(p, {}) for p in _PAGES] + [
+        ({"type": "Shop"}, {"Fiware-ServicePath": "/sapporo/#"}),
+        ({"idPattern": "^S"}, {"Fiware-ServicePath": "/otaru"})]
+    # paging one by one (forwards, then out of order) resumes from remembered page ends
+    requests += [({"limit": "1", "offset": str(i), "options": "count"}, {})
+                 for i in [*range(9), 4, 2, 7, 0]]
+    for params, headers in requests:
+        if key_values:
+            params = {**params, "options": ",".join(
+                filter(None, [params.get("options"), "keyValues"]))}
+        r = client.get("/v2/entities", params=params, headers={**T, **headers})
+        assert r.status_code == 200, (params, r.text)
+        found, total = local.query_entities("conf", headers.get("Fiware-ServicePath"), params)
+        assert r.content == orjson.dumps(found), params
+        assert r.headers.get("fiware-total-count") == (None if total is None else str(total))
+        assert r.headers["content-type"] == "application/json"
+    local.store.close()
 
 
 def test_request_without_content_length_is_411(client):

@@ -99,6 +99,65 @@ def test_moving_and_deleting_entities_updates_the_geo_index():
     assert _ids(broker, **far) == []
 
 
+def test_geo_answers_are_the_same_before_and_after_fresh_points_merge(monkeypatch):
+    from workbench.server.broker import sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "FRESH_MAX", 700)
+    data = _points(2000)
+    broker = Broker(open_store(":memory:"))
+    # 2000 points in batches of 500: merges after 1000 and 2000 points, moves in between
+    for i in range(0, 2000, 500):
+        broker.batch_update("t", "/", "append", data[i:i + 500])
+        if i == 500:  # move points that sit in geo_points (merged) and in geo_fresh
+            for e in data[0:2000:97]:
+                lon, lat = e["location"]["value"]["coordinates"]
+                e["location"]["value"]["coordinates"] = [lon + 0.01, lat - 0.01]
+            broker.batch_update("t", "/", "update", [e for e in data[0:1000:97]])
+    broker.batch_update("t", "/", "update", [e for e in data[1000:2000:97]])
+    broker.batch_update("t", "/", "delete", [{"id": e["id"]} for e in data[5:2000:101]])
+    live = [e for i, e in enumerate(data) if i % 101 != 5]
+    store = broker.store
+    fresh = store._db.execute("SELECT count(*) FROM geo_fresh").fetchone()[0]
+    merged = store._db.execute("SELECT count(*) FROM geo_points").fetchone()[0]
+    assert fresh > 0 and merged > 0 and fresh + merged == len(live)
+    lat, lon = 43.06, 141.35
+
+    def answers() -> list:
+        near = [_ids(broker, georel=f"near;maxDistance:{d}", geometry="point",
+                     coords=f"{lat},{lon}") for d in (800, 5000, 30000)]
+        box = set(_ids(broker, georel="coveredBy", geometry="box", coords="43.0,141.3;43.1,141.4"))
+        return [near, box]
+
+    before = answers()
+    want = sorted((haversine_m(lon, lat, *e["location"]["value"]["coordinates"]), e["id"])
+                  for e in live)
+    assert before[0][1] == [i for d, i in want if d <= 5000]
+    store.merge_fresh_points("t")
+    assert store._db.execute("SELECT count(*) FROM geo_fresh").fetchone()[0] == 0
+    assert answers() == before
+
+
+def test_cached_counts_and_page_ends_follow_writes_from_any_connection(tmp_path):
+    path = tmp_path / "c.db"
+    broker = Broker(open_store(path))
+    broker.batch_update("t", "/", "append", _points(30))
+    assert _ids(broker, type="P")[:3] == ["p0000", "p0001", "p0002"]
+    page = {"type": "P", "limit": "10", "options": "count"}
+    assert broker.query_entities("t", None, {**page, "offset": "10"})[1] == 30
+    # our own write: a new first entity would shift every page
+    broker.delete_entity("t", None, "p0000")
+    found, total = broker.query_entities("t", None, {**page, "offset": "10"})
+    assert (found[0]["id"], total) == ("p0011", 29)
+    # another process's write (a second connection to the same file)
+    other = Broker(open_store(path))
+    other.delete_entity("t", None, "p0001")
+    found, total = broker.query_entities("t", None, {**page, "offset": "10"})
+    assert (found[0]["id"], total) == ("p0012", 28)
+    assert _ids(broker, type="P") == [f"p{i:04d}" for i in range(2, 30)]
+    other.store.close()
+    broker.store.close()
+
+
 def test_types_listing_counts_per_type():
     broker = Broker(open_store(":memory:"))
     broker.batch_update("t", "/", "append", _points(5) + [{"id": "x", "type": "Q",
@@ -107,6 +166,26 @@ def test_types_listing_counts_per_type():
     assert total == 2
     assert [(t["type"], t["count"]) for t in types] == [("P", 5), ("Q", 1)]
     assert types[0]["attrs"] == {"location": {"types": ["geo:json"]}}
+
+
+def test_schema_2_database_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "v2.db"
+    broker = Broker(open_store(path))
+    broker.batch_update("t", "/", "append", _points(50))
+    broker.store.merge_fresh_points("t")
+    broker.store.close()
+    db = sqlite3.connect(path)  # what a schema-2 broker left: no geo_fresh table
+    db.execute("DROP TABLE geo_fresh")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    again = Broker(open_store(path))
+    again.batch_update("t", "/", "append", _points(60)[50:])
+    box = {"georel": "coveredBy", "geometry": "box", "coords": "42.9,141.1;43.2,141.6"}
+    assert len(_ids(again, **box)) == 60
+    again.store.close()
 
 
 def test_older_schema_is_refused_with_advice(tmp_path):

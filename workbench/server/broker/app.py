@@ -128,8 +128,8 @@ def create_broker_app(broker: Broker) -> Starlette:
                 return Response(status_code=204)
             location = f"/v2/entities/{eid}?type={etype}"
             return Response(status_code=201, headers={"Location": location})
-        found, total = broker.query_entities(t, sp, params)
-        return _json(found, headers=_count_header(total))
+        body, total = broker.query_entities_json(t, sp, params)
+        return Response(body, headers=_count_header(total), media_type=_JSON)
 
     @_ngsi
     async def entity(request: Request) -> Response:

@@ -24,7 +24,6 @@ _FORBIDDEN_ID = re.compile(r"[\x00-\x20\x7f<>\"'=;()&?/#]")
 _ISO_NORMAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _DATE_TYPES = frozenset({"DateTime", "ISO8601"})
 _ATTR_KEYS = frozenset({"type", "value", "metadata"})
-_TYPE_VALUE = frozenset({"type", "value"})
 _POINT_KEYS = frozenset({"type", "coordinates"})
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 _PLAIN_TYPES: set[str] = set()  # validated types without special handling (not dates, geo)
@@ -214,51 +213,60 @@ def normalize_attr(name: str, raw: Any, *, key_values: bool = False) -> dict[str
 _NUMBERS = (int, float)
 
 
-def _fast_special(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """Normalised DateTime or geo:json Point attribute already in canonical form, or None."""
-    if not raw.keys() <= _TYPE_VALUE:
-        return None
-    atype = raw.get("type")
-    value = raw.get("value")
-    if atype == "DateTime":
-        if value.__class__ is str and _ISO_NORMAL.match(value):
-            return {"type": atype, "value": value, "metadata": {}}
-    elif atype == "geo:json" and value.__class__ is dict and value.get("type") == "Point":
-        c = value.get("coordinates")
-        if (c.__class__ is list and len(c) == 2 and value.keys() == _POINT_KEYS
-                and c[0].__class__ in _NUMBERS and c[1].__class__ in _NUMBERS
-                and -180.0 <= c[0] <= 180.0 and -90.0 <= c[1] <= 90.0):
-            return {"type": atype, "value": value, "metadata": {}}
-    return None
-
-
 def normalize_attrs(raw: Any, *, key_values: bool = False) -> dict[str, dict[str, Any]]:
     """Normalise an attributes object (an entity body without ``id`` and ``type``)."""
     if not isinstance(raw, dict):
         raise parse_error("the payload must be a JSON object")
+    return _normalize(raw, key_values, skip_id_type=False)
+
+
+def _normalize(raw: dict[str, Any], key_values: bool, *, skip_id_type: bool
+               ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     valid = _VALID_NAMES
     plain = _PLAIN_TYPES
     for name, value in raw.items():
         if name not in valid:
             if name in ("id", "type"):
+                if skip_id_type:
+                    continue
                 raise bad_request(f"{name!r} is not allowed as an attribute name here")
             check_name(name, "attribute name")
+        elif skip_id_type and (name == "id" or name == "type"):
+            continue
         if name in BUILTIN_ATTRS:
             continue  # built-ins are read-only, Orion ignores them in writes
-        if (  # fast path: {"type": <known plain type>, "value": <scalar>}
-            not key_values
-            and value.__class__ is dict
-            and value.keys() <= _TYPE_VALUE
-            and value.get("type") in plain
-            and value.get("value").__class__ in _SCALARS
-        ):
-            out[name] = {"type": value["type"], "value": value.get("value"), "metadata": {}}
-            continue
-        fast = _fast_special(value) if not key_values and value.__class__ is dict else None
-        out[name] = fast if fast is not None else normalize_attr(name, value,
-                                                                  key_values=key_values)
+        if value.__class__ is dict and not key_values:
+            # fast paths for {"type": T, "value": V} (or {"type": T}) already in canonical
+            # form: a known plain type with a scalar, a normalised DateTime, a 2D geo:json
+            # Point; anything else is checked in full by normalize_attr
+            atype = value.get("type")
+            size = len(value)
+            if atype.__class__ is str and (size == 1 or (size == 2 and "value" in value)):
+                v = value.get("value")
+                if atype in plain:
+                    if v.__class__ in _SCALARS:
+                        out[name] = {"type": atype, "value": v, "metadata": {}}
+                        continue
+                elif atype == "DateTime":
+                    if v.__class__ is str and _ISO_NORMAL.match(v):
+                        out[name] = {"type": atype, "value": v, "metadata": {}}
+                        continue
+                elif atype == "geo:json" and _is_point_2d(v):
+                    out[name] = {"type": atype, "value": v, "metadata": {}}
+                    continue
+        out[name] = normalize_attr(name, value, key_values=key_values)
     return out
+
+
+def _is_point_2d(value: Any) -> bool:
+    """A canonical GeoJSON Point ``{"type": "Point", "coordinates": [lon, lat]}``."""
+    if value.__class__ is not dict or value.get("type") != "Point":
+        return False
+    c = value.get("coordinates")
+    return (c.__class__ is list and len(c) == 2 and value.keys() == _POINT_KEYS
+            and c[0].__class__ in _NUMBERS and c[1].__class__ in _NUMBERS
+            and -180.0 <= c[0] <= 180.0 and -90.0 <= c[1] <= 90.0)
 
 
 def parse_entity(
@@ -275,8 +283,7 @@ def parse_entity(
     entity_id = check_name(raw["id"], "entity id")
     etype = raw.get("type")
     etype = default_type if etype is None else check_name(etype, "entity type")
-    attrs = {k: v for k, v in raw.items() if k != "id" and k != "type"}
-    return entity_id, etype, normalize_attrs(attrs, key_values=key_values)
+    return entity_id, etype, _normalize(raw, key_values, skip_id_type=True)
 
 
 def entity_geometry(attrs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:

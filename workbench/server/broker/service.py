@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from . import history as hist
 from .entities import (
     DEFAULT_TYPE,
@@ -122,6 +124,31 @@ class Broker:
     def query_entities(self, tenant: str | None, service_path: str | None,
                        params: Mapping[str, str]) -> tuple[list[Any], int | None]:
         """``GET /v2/entities``: one page of entities and the total (``options=count``)."""
+        t, options, spec = self._entities_spec(tenant, service_path, params)
+        entities, total = self.store.query(t, spec)
+        return self._render_many(entities, options, params.get("attrs"),
+                                 params.get("metadata")), total
+
+    def query_entities_json(self, tenant: str | None, service_path: str | None,
+                            params: Mapping[str, str]) -> tuple[bytes, int | None]:
+        """``GET /v2/entities`` as the JSON body the HTTP layer sends, and the total.
+
+        The same bytes as ``orjson.dumps`` of :meth:`query_entities`. Pages of whole
+        entities (normalized or keyValues, no ``attrs``, ``metadata`` or date options) are
+        rendered by the store from its stored JSON without building entities (ADR 0071).
+        """
+        t, options, spec = self._entities_spec(tenant, service_path, params)
+        mode = render_mode(options)
+        if (mode in ("normalized", "keyValues") and params.get("attrs") is None
+                and params.get("metadata") is None
+                and "dateCreated" not in options and "dateModified" not in options):
+            return self.store.query_json(t, spec, key_values=mode == "keyValues")
+        entities, total = self.store.query(t, spec)
+        return orjson.dumps(self._render_many(entities, options, params.get("attrs"),
+                                              params.get("metadata"))), total
+
+    def _entities_spec(self, tenant: str | None, service_path: str | None,
+                       params: Mapping[str, str]) -> tuple[str, set[str], QuerySpec]:
         t = tenant_name(tenant)
         options = parse_options(params.get("options"))
         spec = self._spec(params, query_scopes(service_path), options)
@@ -133,9 +160,7 @@ class Broker:
         spec.conditions = parse_q(params.get("q")) + parse_q(params.get("mq"), metadata=True)
         spec.geo = geo_filter(params.get("georel"), params.get("geometry"), params.get("coords"))
         self._check_geo_order(spec)
-        entities, total = self.store.query(t, spec)
-        return self._render_many(entities, options, params.get("attrs"),
-                                 params.get("metadata")), total
+        return t, options, spec
 
     def batch_query(self, tenant: str | None, service_path: str | None, body: Any,
                     params: Mapping[str, str]) -> tuple[list[Any], int | None]:

@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS geo_points (
     x REAL NOT NULL, y REAL NOT NULL,
     PRIMARY KEY (tenant, cell, pk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS geo_fresh (
+    tenant TEXT NOT NULL, block INTEGER NOT NULL, pk INTEGER NOT NULL, cell INTEGER NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL,
+    PRIMARY KEY (tenant, block, pk)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS type_attrs (
     tenant TEXT NOT NULL, type TEXT NOT NULL, attr TEXT NOT NULL, attr_type TEXT NOT NULL,
     PRIMARY KEY (tenant, type, attr, attr_type)
@@ -66,24 +71,36 @@ CREATE INDEX IF NOT EXISTS history_entity ON history (tenant, entity_id, ts);
 CREATE INDEX IF NOT EXISTS history_type ON history (tenant, entity_type, ts);
 """
 _COLS = "e.pk, e.id, e.type, e.service_path, e.created, e.modified, e.attrs, e.cell"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+UPGRADES_FROM = (2,)  # schema 2 lacks only geo_fresh, which CREATE ... IF NOT EXISTS adds
 CHECKPOINT_EVERY_S = 0.25
 # Points live in a grid index: a B-tree keyed by (tenant, cell) with cells of 1/256 degree
 # (about 430 m x 310 m in Sapporo), far cheaper to insert into than an R*Tree; other shapes
-# go to the R*Tree ``geo_index``.
+# go to the R*Tree ``geo_index``. New points land first in ``geo_fresh``, keyed by a
+# coarse block of 8 x 8 cells (1/32 degree): a batch then dirties one page per block it
+# touches instead of one per cell, and the fresh rows move to ``geo_points`` in one sorted
+# pass every FRESH_MAX points (ADR 0070).
 CELLS_PER_DEG = 256
 _ROW = 1 << 17  # cells per row of latitude (360 * 256 < 2**17)
+_BLOCK_SHIFT = 3  # a block is 2**3 x 2**3 cells
+FRESH_MAX = 100_000  # fresh points of a tenant before they are merged into geo_points
 _MAX_CELLS = 4096  # a larger query box scans the tenant's points instead
 _FAST_NEAR_M = 20_000.0  # near queries up to this radius take the ranked fast path
 _NEAR_SLACK = 0.005  # relative error bound of the planar distance within that radius
 
 
-def _by_cell(row: tuple) -> int:
+def _by_block(row: tuple) -> int:
     return row[1]
 
 
 def _cell(x: float, y: float) -> int:
     return int((y + 90.0) * CELLS_PER_DEG) * _ROW + int((x + 180.0) * CELLS_PER_DEG)
+
+
+def _block(cell: int) -> int:
+    row, col = divmod(cell, _ROW)
+    return (row >> _BLOCK_SHIFT) * _ROW + (col >> _BLOCK_SHIFT)
+
 _NUMERIC = "('integer','real')"
 
 
@@ -103,6 +120,20 @@ def _row_entity(row: tuple) -> Entity:
     if cell is not None:
         e.extra["cell"] = cell
     return e
+
+
+def _page_json(rows: list[tuple], key_values: bool) -> bytes:
+    """Entity rows as a JSON array: normalized (stored attrs JSON spliced in) or keyValues."""
+    dumps = orjson.dumps
+    if key_values:
+        loads = orjson.loads
+        return dumps([{"id": r[1], "type": r[2], **{k: a["value"] for k, a in loads(r[6]).items()}}
+                      for r in rows])
+    # the attrs column is orjson's own output for the attrs dict, so splicing it after id
+    # and type gives exactly orjson.dumps({"id": ..., "type": ..., **attrs})
+    parts = [b'{"id":' + dumps(r[1]) + b',"type":' + dumps(r[2])
+             + (b"}" if r[6] == "{}" else b"," + r[6][1:].encode()) for r in rows]
+    return b"[" + b",".join(parts) + b"]"
 
 
 def _json_path(attr: str, path: Sequence[str], metadata: str | None) -> str:
@@ -362,7 +393,7 @@ class SqliteStore:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entities'"
         ).fetchone()
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if exists and version != SCHEMA_VERSION:
+        if exists and version != SCHEMA_VERSION and version not in UPGRADES_FROM:
             db.close()
             raise RuntimeError(
                 f"{path} was written by an older broker (schema {version}, need "
@@ -375,6 +406,11 @@ class SqliteStore:
         )
         self._depth = 0
         self._next_pk: int | None = None
+        self._fresh: dict[str, int] = {}  # fresh points per tenant (a hint for merging)
+        # read caches, valid while the data does not change (see _check_caches)
+        self._counts: dict[tuple[str, tuple], int] = {}
+        self._bounds: dict[tuple[str, tuple], dict[int, int]] = {}  # offset -> last pk
+        self._cache_version = -1
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if path != ":memory:":
@@ -413,11 +449,13 @@ class SqliteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 self._next_pk = None
+                self._fresh.clear()
                 raise
             else:
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
+                self._clear_caches()
 
     def close(self) -> None:
         self._stop.set()
@@ -459,23 +497,90 @@ class SqliteStore:
         return sql
 
     def query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
+        rows, total = self._query_rows(tenant, spec)
+        return [_row_entity(r) for r in rows], total
+
+    def query_json(self, tenant: str, spec: QuerySpec, *, key_values: bool = False
+                   ) -> tuple[bytes, int | None]:
+        """One page of matching entities as a JSON array, straight from the stored JSON.
+
+        Every attribute with all its metadata, in the normalized form or (``key_values``)
+        the keyValues form: the same bytes as ``orjson.dumps`` of
+        :func:`~workbench.server.broker.entities.render` over :meth:`query`'s entities,
+        without building them (ADR 0071).
+
+        Returns
+        -------
+        tuple
+            ``(json_bytes, total)``; ``total`` is ``None`` unless ``spec.count``.
+        """
+        rows, total = self._query_rows(tenant, spec)
+        return _page_json(rows, key_values), total
+
+    def _query_rows(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
         with self._lock:
             if spec.geo is not None:
                 return self._geo_query(tenant, spec)
+            self._check_caches()
             sql = self._where(tenant, spec)
+            where, params, offset = sql.where(), list(sql.params), spec.offset
+            bounds = None
+            if not spec.order:
+                # default order (pk): resume after the last pk of a page served before
+                # instead of stepping over ``offset`` rows again (ADR 0071)
+                if len(self._bounds) >= 256:
+                    self._bounds.clear()
+                bounds = self._bounds.setdefault((where, tuple(params)), {})
+                start = offset if offset in bounds else max(
+                    (o for o in bounds if o <= offset), default=None)
+                if start:
+                    where += " AND e.pk > ?"
+                    params.append(bounds[start])
+                    offset -= start
             order, oparams = order_sql(spec.order)
             rows = self._db.execute(
-                f"SELECT {_COLS} FROM entities e WHERE {sql.where()}{order} LIMIT ? OFFSET ?",
-                [*sql.params, *oparams, spec.limit, spec.offset],
+                f"SELECT {_COLS} FROM entities e WHERE {where}{order} LIMIT ? OFFSET ?",
+                [*params, *oparams, spec.limit, offset],
             ).fetchall()
-            total = None
-            if spec.count:
-                total = self._db.execute(
-                    f"SELECT COUNT(*) FROM entities e WHERE {sql.where()}", sql.params
-                ).fetchone()[0]
-            return [_row_entity(r) for r in rows], total
+            if bounds is not None and rows:
+                if len(bounds) >= 4096:
+                    bounds.clear()
+                bounds[spec.offset + len(rows)] = rows[-1][0]
+            total = self._count(sql) if spec.count else None
+            return rows, total
 
-    def _geo_query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
+    def _check_caches(self) -> None:
+        """Drop cached counts and page bounds if another connection has committed since.
+
+        Our own commits clear them in :meth:`transaction`; ``PRAGMA data_version`` changes
+        when any other connection (another process) commits.
+        """
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._cache_version:
+            self._clear_caches()
+            self._cache_version = version
+
+    def _clear_caches(self) -> None:
+        self._counts.clear()
+        self._bounds.clear()
+
+    def _count(self, sql: _Sql) -> int:
+        """``COUNT(*)`` of a filter, cached until the data changes.
+
+        A client paging through a type asks for the same count on every page; counting
+        100k index entries costs ~5 ms.
+        """
+        key = (sql.where(), tuple(sql.params))
+        total = self._counts.get(key)
+        if total is None:
+            total = self._db.execute(
+                f"SELECT COUNT(*) FROM entities e WHERE {key[0]}", sql.params).fetchone()[0]
+            if len(self._counts) >= 256:
+                self._counts.clear()
+            self._counts[key] = total
+        return total
+
+    def _geo_query(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
         flt = spec.geo
         assert flt is not None
         sql = self._where(tenant, spec)
@@ -515,24 +620,42 @@ class SqliteStore:
                 page,
             )
         }
-        return [_row_entity(fetched[pk]) for pk in page], total
+        return [fetched[pk] for pk in page], total
 
-    def _cells_clause(self, bbox: tuple[float, float, float, float], where: list[str],
-                      params: list[Any]) -> None:
-        minx, miny, maxx, maxy = bbox
-        r0 = int((miny + 90.0) * CELLS_PER_DEG)
-        r1 = int((maxy + 90.0) * CELLS_PER_DEG)
-        c0 = int((minx + 180.0) * CELLS_PER_DEG)
-        c1 = int((maxx + 180.0) * CELLS_PER_DEG)
-        if (r1 - r0 + 1) * (c1 - c0 + 1) <= _MAX_CELLS:
-            cells = [r * _ROW + c for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
-            where.append("g.cell IN (SELECT value FROM json_each(?))")
-            params.append(orjson.dumps(cells).decode())
-        where.append("g.x BETWEEN ? AND ? AND g.y BETWEEN ? AND ?")
-        params += [minx, maxx, miny, maxy]
+    def _tiers(self, tenant: str, bbox: tuple[float, float, float, float] | None, sql: _Sql,
+               plain: bool) -> list[tuple[str, str, list[Any]]]:
+        """``(FROM, WHERE, params)`` over ``g(pk, x, y)`` for each grid tier, in ``bbox``.
+
+        Points are in ``geo_points`` (keyed by cell) or, until the next merge, in
+        ``geo_fresh`` (keyed by block); each tier is queried on its own and the results
+        combined, which lets SQLite use each table's key directly.
+        """
+        tiers = []
+        for table, key, shift in (("geo_points", "cell", 0), ("geo_fresh", "block", _BLOCK_SHIFT)):
+            where = ["g.tenant = ?"]
+            params: list[Any] = [tenant]
+            if bbox is not None:
+                minx, miny, maxx, maxy = bbox
+                r0 = int((miny + 90.0) * CELLS_PER_DEG) >> shift
+                r1 = int((maxy + 90.0) * CELLS_PER_DEG) >> shift
+                c0 = int((minx + 180.0) * CELLS_PER_DEG) >> shift
+                c1 = int((maxx + 180.0) * CELLS_PER_DEG) >> shift
+                if (r1 - r0 + 1) * (c1 - c0 + 1) <= _MAX_CELLS:
+                    keys = [r * _ROW + c for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+                    where.append(f"g.{key} IN (SELECT value FROM json_each(?))")
+                    params.append(orjson.dumps(keys).decode())
+                where.append("g.x BETWEEN ? AND ? AND g.y BETWEEN ? AND ?")
+                params += [minx, maxx, miny, maxy]
+            src = f"{table} g"
+            if not plain:
+                src += " JOIN entities e ON e.pk = g.pk"
+                where.append(sql.where())
+                params += sql.params
+            tiers.append((src, " AND ".join(where), params))
+        return tiers
 
     def _near_page(self, tenant: str, spec: QuerySpec, sql: _Sql, plain: bool
-                   ) -> tuple[list[Entity], int | None]:
+                   ) -> tuple[list[tuple], int | None]:
         """``near;maxDistance`` ordered by distance, without fetching every candidate.
 
         SQLite orders candidates by a local planar distance (accurate to well under 0.5%
@@ -547,21 +670,15 @@ class SqliteStore:
         ky2 = geo.M_PER_DEG ** 2
         d2 = "((g.x - ?) * (g.x - ?) * ? + (g.y - ?) * (g.y - ?) * ?)"
         d2p = [lon, lon, kx2, lat, lat, ky2]
-        where = ["g.tenant = ?"]
-        params: list[Any] = [tenant]
-        self._cells_clause(flt.bbox, where, params)
-        src = "geo_points g"
-        if not plain:
-            src = "geo_points g JOIN entities e ON e.pk = g.pk"
-            where.append(sql.where())
-            params += sql.params
+        tiers = self._tiers(tenant, flt.bbox, sql, plain)
         hi = (flt.max_distance_m * (1 + _NEAR_SLACK)) ** 2
         lo = (flt.max_distance_m * (1 - _NEAR_SLACK)) ** 2
-        cond = " AND ".join(where)
         window = spec.offset + spec.limit + 100
-        rows = self._db.execute(
-            f"SELECT g.pk, g.x, g.y FROM {src} WHERE {cond} AND {d2} <= ? "
-            f"ORDER BY {d2}, g.pk LIMIT ?", [*params, *d2p, hi, *d2p, window]).fetchall()
+        rows = []
+        for src, cond, params in tiers:  # each tier's nearest window contains the overall's
+            rows += self._db.execute(
+                f"SELECT g.pk, g.x, g.y FROM {src} WHERE {cond} AND {d2} <= ? "
+                f"ORDER BY {d2}, g.pk LIMIT ?", [*params, *d2p, hi, *d2p, window]).fetchall()
         hits = []
         for pk, x, y in rows:
             d = geo.haversine_m(lon, lat, x, y)
@@ -573,11 +690,14 @@ class SqliteStore:
         page = [pk for _, pk in hits[spec.offset:spec.offset + spec.limit]]
         total = None
         if spec.count:
-            total = self._db.execute(f"SELECT count(*) FROM {src} WHERE {cond} AND {d2} < ?",
-                                     [*params, *d2p, lo]).fetchone()[0]
-            band = self._db.execute(
-                f"SELECT g.x, g.y FROM {src} WHERE {cond} AND {d2} BETWEEN ? AND ?",
-                [*params, *d2p, lo, hi]).fetchall()
+            total, band = 0, []
+            for src, cond, params in tiers:
+                total += self._db.execute(
+                    f"SELECT count(*) FROM {src} WHERE {cond} AND {d2} < ?",
+                    [*params, *d2p, lo]).fetchone()[0]
+                band += self._db.execute(
+                    f"SELECT g.x, g.y FROM {src} WHERE {cond} AND {d2} BETWEEN ? AND ?",
+                    [*params, *d2p, lo, hi]).fetchall()
             total += sum(geo.haversine_m(lon, lat, x, y) <= flt.max_distance_m
                          for x, y in band) + len(shape_pks)
         if not page:
@@ -589,24 +709,15 @@ class SqliteStore:
                 page,
             )
         }
-        return [_row_entity(fetched[pk]) for pk in page], total
+        return [fetched[pk] for pk in page], total
 
     def _geo_points(self, tenant: str, flt: geo.GeoFilter, sql: _Sql, plain: bool
                     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Matching point entities from the grid index: (pks, distances for near)."""
-        where = ["g.tenant = ?"]
-        params: list[Any] = [tenant]
-        if flt.bbox is not None:
-            self._cells_clause(flt.bbox, where, params)
-        if plain:
-            src = "geo_points g"
-        else:
-            src = "geo_points g JOIN entities e ON e.pk = g.pk"
-            where.append(sql.where())
-            params += sql.params
-        rows = self._db.execute(
-            f"SELECT g.pk, g.x, g.y FROM {src} WHERE {' AND '.join(where)}", params
-        ).fetchall()
+        rows = []
+        for src, cond, params in self._tiers(tenant, flt.bbox, sql, plain):
+            rows += self._db.execute(f"SELECT g.pk, g.x, g.y FROM {src} WHERE {cond}",
+                                     params).fetchall()
         if not rows:
             return np.empty(0, dtype=np.int64), (np.empty(0) if flt.georel == "near" else None)
         arr = np.asarray(rows, dtype=float)
@@ -731,7 +842,7 @@ class SqliteStore:
         if g["type"] == "Point":
             x, y = g["coordinates"][:2]
             cell = _cell(x, y)
-            grid.append((tenant, cell, e.rowid, x, y))
+            grid.append((tenant, _block(cell), e.rowid, cell, x, y))
             return cell
         minx, miny, maxx, maxy = geo.bounds(g)
         boxes.append((e.rowid, minx, maxx, miny, maxy))
@@ -759,18 +870,50 @@ class SqliteStore:
         except sqlite3.IntegrityError:
             self._next_pk = None
             raise
-        if grid:
-            grid.sort(key=_by_cell)  # key order: each B-tree page is visited once per batch
-            db.executemany("INSERT INTO geo_points VALUES (?, ?, ?, ?, ?)", grid)
+        self._add_points(tenant, grid)
         if boxes:
             db.executemany("INSERT INTO geo_index VALUES (?, ?, ?, ?, ?)", boxes)
         self._record_types(tenant, entities)
+
+    def _add_points(self, tenant: str, grid: list[tuple]) -> None:
+        """Insert grid rows into ``geo_fresh``; merge it into ``geo_points`` when full."""
+        if not grid:
+            return
+        db = self._db
+        grid.sort(key=_by_block)  # key order: each B-tree page is visited once per batch
+        db.executemany("INSERT INTO geo_fresh VALUES (?, ?, ?, ?, ?, ?)", grid)
+        fresh = self._fresh.get(tenant)
+        if fresh is None:
+            fresh = db.execute("SELECT count(*) FROM geo_fresh WHERE tenant = ?",
+                               (tenant,)).fetchone()[0]
+        else:
+            fresh += len(grid)
+        if fresh >= FRESH_MAX:
+            self.merge_fresh_points(tenant)
+            fresh = 0
+        self._fresh[tenant] = fresh
+
+    def merge_fresh_points(self, tenant: str) -> None:
+        """Move the tenant's points from ``geo_fresh`` into ``geo_points`` (one sorted pass).
+
+        Runs inside the writer's transaction; queries read both tables, so it never changes
+        a result.
+        """
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO geo_points SELECT tenant, cell, pk, x, y FROM geo_fresh "
+                "WHERE tenant = ? ORDER BY cell, pk", (tenant,))
+            self._db.execute("DELETE FROM geo_fresh WHERE tenant = ?", (tenant,))
+            self._fresh[tenant] = 0
 
     def _unplace(self, tenant: str, entities: Sequence[Entity]) -> None:
         old_cells = [(tenant, e.extra["cell"], e.rowid) for e in entities if "cell" in e.extra]
         if old_cells:
             self._db.executemany(
                 "DELETE FROM geo_points WHERE tenant = ? AND cell = ? AND pk = ?", old_cells)
+            self._db.executemany(
+                "DELETE FROM geo_fresh WHERE tenant = ? AND block = ? AND pk = ?",
+                [(t, _block(cell), pk) for t, cell, pk in old_cells])
         self._db.executemany("DELETE FROM geo_index WHERE id = ?",
                              [(e.rowid,) for e in entities])
 
@@ -796,8 +939,7 @@ class SqliteStore:
             "UPDATE entities SET type = ?, modified = ?, attrs = ?, geom = ?, cell = ? "
             "WHERE pk = ?", rows
         )
-        if grid:
-            db.executemany("INSERT INTO geo_points VALUES (?, ?, ?, ?, ?)", grid)
+        self._add_points(tenant, grid)
         if boxes:
             db.executemany("INSERT INTO geo_index VALUES (?, ?, ?, ?, ?)", boxes)
         self._record_types(tenant, entities)

@@ -81,6 +81,14 @@ class EntityStore(Protocol):
     def query(self, tenant: str, spec: QuerySpec) -> tuple[list[Entity], int | None]:
         """One page of matching entities and, when ``spec.count``, the total."""
 
+    def query_json(self, tenant: str, spec: QuerySpec, *, key_values: bool = False
+                   ) -> tuple[bytes, int | None]:
+        """:meth:`query`'s page as a JSON array of whole entities (normalized or keyValues).
+
+        Byte-identical to ``orjson.dumps`` of the rendered entities; a store may simply
+        render :meth:`query`'s result, or splice JSON it keeps (the SQLite store does).
+        """
+
     def types(self, tenant: str, scopes: list[PathScope], *, type: str | None = None
               ) -> list[TypeInfo]:
         """Entity types (all, or just ``type``) sorted by name."""
