@@ -129,7 +129,8 @@ def create_broker_app(broker: Broker) -> Starlette:
             location = f"/v2/entities/{eid}?type={etype}"
             return Response(status_code=201, headers={"Location": location})
         body, total = broker.query_entities_json(t, sp, params)
-        return Response(body, headers=_count_header(total), media_type=_JSON)
+        headers = {**(_count_header(total) or {}), RESULT_COUNT: str(len(orjson.loads(body)))}
+        return Response(body, headers=headers, media_type=_JSON)
 
     @_ngsi
     async def entity(request: Request) -> Response:
