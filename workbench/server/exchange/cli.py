@@ -21,6 +21,18 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--access-log", action="store_true", help="log every request (paths only, no secrets)"
     )
+    p.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="served over HTTPS (behind a TLS proxy): Secure cookies and HSTS",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated); "
+        "by default it is ignored, so clients cannot pose as others to the log-in throttle",
+    )
     p.set_defaults(func=_serve)
 
     users = subparsers.add_parser("users", help="manage exchange accounts (admins, trainers)")
@@ -49,6 +61,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="also subscribe every account (repeatable; accepts the current terms)",
     )
     ws.add_argument("--purpose", default="Workshop training")
+    ws.add_argument(
+        "--key-scopes",
+        default="data:read account:read account:manage",
+        help="scopes of the participants' API keys (space-separated; default lets them read "
+        "data and subscribe; 'data:read' makes read-only keys)",
+    )
     ws.set_defaults(func=_users_workshop)
 
     verify = users_sub.add_parser("verify", help="mark accounts verified (restricted products)")
@@ -86,7 +104,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_exchange_app(Path(args.data_dir), commission=args.commission)
+    app = create_exchange_app(
+        Path(args.data_dir), commission=args.commission, secure_cookies=args.secure_cookies
+    )
     _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
     tune_gc_for_serving()
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
@@ -96,6 +116,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         access_log=args.access_log,
+        proxy_headers=args.forwarded_allow_ips is not None,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
         timeout_graceful_shutdown=5,
     )
@@ -147,7 +169,7 @@ def _users_workshop(args: argparse.Namespace) -> int:
                 print(
                     f"note: {email}'s subscription to {product_id} awaits approval", file=sys.stderr
                 )
-        _, key = svc.issue_api_key(account_id, label="workshop")
+        _, key = svc.issue_api_key(account_id, label="workshop", scopes=args.key_scopes)
         writer.writerow([email, password, account_id, key])
     return 0
 
