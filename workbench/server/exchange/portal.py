@@ -4,7 +4,9 @@ Pages: catalog with search (``/``), product page (``/products/{id}``: docs, prev
 plans, terms, quality, subscribe form), sign-up and log-in, my account (``/me``:
 subscriptions, credentials with secrets shown once, usage and bills) and provider revenue
 and approvals (``/provider``). The session is the log-in token in an HttpOnly,
-SameSite=Strict cookie, so cross-site form posts carry no session.
+SameSite=Strict cookie. SameSite does not stop other ports of the same host (dashboards,
+JupyterLab), so every state-changing form also carries a CSRF token and cookie-borne writes
+must come from the exchange's own origin (``browser_security.py``, docs/adr/0112).
 """
 
 from __future__ import annotations
