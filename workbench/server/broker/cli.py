@@ -14,6 +14,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=".workbench/broker.db", help="SQLite database file")
     p.add_argument("--sync", default="NORMAL", choices=["NORMAL", "FULL"],
                    help="SQLite synchronous mode: NORMAL survives kill -9, FULL power loss")
+    p.add_argument("--query-budget-s", type=float, default=None, metavar="SECONDS",
+                   help="stop a query after this long and answer 400 (default: "
+                        "$WORKBENCH_QUERY_BUDGET_S, else 5)")
     p.set_defaults(func=_run)
 
 
@@ -32,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
                 self.force_exit = True
             self.should_exit = True
 
-    store = open_store(args.db, synchronous=args.sync)
+    store = open_store(args.db, synchronous=args.sync, query_budget_s=args.query_budget_s)
     app = create_broker_app(Broker(store))
     tune_gc_for_serving()
     have = importlib.util.find_spec
