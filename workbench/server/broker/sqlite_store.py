@@ -11,6 +11,7 @@ in one snapshot and within a time budget (docs/adr/0105-broker-queries-off-the-e
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -94,6 +95,9 @@ _NEAR_SLACK = 0.005  # relative error bound of the planar distance within that r
 _BUDGET_STEPS = 4000
 _READER_CACHE_KIB = 16384  # page cache of each reader connection (they share the mmap)
 _NO_DEADLINE = float("inf")
+# A read that has used this much CPU is a long one: long reads take turns, one per two
+# cores, so they cannot crowd out the event loop and the short reads (ADR 0105).
+LONG_READ_CPU_S = 0.02
 
 
 def _by_block(row: tuple) -> int:
@@ -382,6 +386,7 @@ class SqliteStore:
         self._local = threading.local()  # per thread: reader connection, deadline
         self._readers: list[sqlite3.Connection] = []
         self._writer_thread: int | None = None  # the thread inside transaction()
+        self._long_lane = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
         self._writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db = self._writer
         db.execute("PRAGMA journal_mode=WAL")
@@ -505,23 +510,47 @@ class SqliteStore:
         return db
 
     def _over_budget(self) -> int:
-        """SQLite's progress handler: non-zero stops the statement (SQLITE_INTERRUPT)."""
-        deadline = getattr(self._local, "deadline", None)
-        return deadline is not None and time.monotonic() > deadline
+        """SQLite's progress handler: non-zero stops the statement (SQLITE_INTERRUPT).
+
+        A read past its deadline is stopped. A read that has used LONG_READ_CPU_S of CPU
+        first waits (without the GIL) for a place in the long-read lane, until its deadline
+        at most.
+        """
+        local = self._local
+        deadline = getattr(local, "deadline", None)
+        if deadline is None:
+            return False
+        now = time.monotonic()
+        if now > deadline:
+            return True
+        if local.lane_from is not None and time.thread_time() > local.lane_from:
+            local.lane_from = None
+            if not self._long_lane.acquire(timeout=deadline - now):
+                return True
+            local.in_lane = True
+        return False
 
     def _check_deadline(self) -> None:
-        """Raise the over-budget error if this thread's read has used up its time."""
+        """Raise the over-budget error if this thread's read has used up its time.
+
+        Called between the Python-side steps of a read (geometry tests), which may also
+        make a long read wait for its turn.
+        """
         if self._over_budget():
             raise over_budget(self.query_budget_s)
 
     @contextmanager
-    def _reading(self) -> Iterator[None]:
+    def _reading(self, *, patterns: bool = False) -> Iterator[None]:
         """Run the reads of one query in one snapshot, within the time budget.
 
         The budget counts from :data:`QUERY_STARTED` (when the request arrived) if set. A
         file database is read on this thread's own connection, so readers run in parallel
         with each other and with the writer; an in-memory one (tests) on the writer's,
         under the lock. Inside :meth:`transaction` the writer reads its own changes.
+
+        A read that has used LONG_READ_CPU_S of CPU waits for a place in the long-read lane
+        (see :meth:`_over_budget`); one with ``patterns`` calls Python for each candidate
+        row, holding the GIL the event loop needs, and so takes its place from the start.
         """
         local = self._local
         if getattr(local, "deadline", None) is not None or self._writer_thread == (
@@ -530,6 +559,8 @@ class SqliteStore:
             return
         started = QUERY_STARTED.get()
         local.deadline = (time.monotonic() if started is None else started) + self.query_budget_s
+        local.lane_from = time.thread_time() + (0.0 if patterns else LONG_READ_CPU_S)
+        local.in_lane = False
         try:
             if self.path == ":memory:":
                 with self._lock:
@@ -553,6 +584,9 @@ class SqliteStore:
                 local.db = None
                 if db.in_transaction:
                     db.execute("COMMIT")
+            if local.in_lane:
+                local.in_lane = False
+                self._long_lane.release()
 
     # --- reads ------------------------------------------------------------------------
 
@@ -608,7 +642,9 @@ class SqliteStore:
         return _page_json(rows, key_values), total
 
     def _query_rows(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
-        with self._reading():
+        patterns = any(c.op == "match" for c in spec.conditions) or any(
+            s.id_pattern is not None or s.type_pattern is not None for s in spec.selectors)
+        with self._reading(patterns=patterns):
             if spec.geo is not None:
                 return self._geo_query(tenant, spec)
             sql = self._where(tenant, spec)
