@@ -141,7 +141,8 @@ def _no_traceback(log: str) -> None:
 def test_bare_broker_keeps_answering_while_ten_hostile_queries_run(tmp_path):
     db = tmp_path / "broker.db"
     h = {"Fiware-Service": "hostile"}
-    with ServerProcess(["broker", "--db", str(db), "--query-budget-s", str(BUDGET_S)]) as s:
+    env = {"WORKBENCH_QUERY_BUDGET_S": str(BUDGET_S)}
+    with ServerProcess(["broker", "--db", str(db)], env=env) as s:
         with httpx.Client(base_url=s.url, headers=h, timeout=60) as c:
             probes = _probes(20000)
             for i in range(0, len(probes), 1000):

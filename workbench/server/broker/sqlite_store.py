@@ -469,7 +469,9 @@ class SqliteStore:
                 self._fresh.clear()
                 raise
             else:
-                self._db.execute("COMMIT")
+                with self._cache_lock:  # readers start their snapshots under it (_reading)
+                    self._db.execute("COMMIT")
+                    self._clear_caches_locked()
             finally:
                 self._depth = 0
                 self._writer_thread = None
@@ -570,8 +572,10 @@ class SqliteStore:
             db = self._reader()
             self._check_caches(db)
             self._check_deadline()
-            local.generation = self._generation  # before the snapshot: see _cache_put
-            db.execute("BEGIN")
+            with self._cache_lock:  # the snapshot and the cache generation go together
+                local.generation = self._generation
+                db.execute("BEGIN")
+                db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             local.db = db
             yield
         except sqlite3.OperationalError:
@@ -654,7 +658,7 @@ class SqliteStore:
                 # default order (pk): resume after the last pk of a page served before
                 # instead of stepping over ``offset`` rows again (ADR 0071)
                 with self._cache_lock:
-                    bounds = self._bounds.get(key, {})
+                    bounds = self._bounds.get(key, {}) if self._cache_fresh() else {}
                     start = offset if offset in bounds else max(
                         (o for o in bounds if o <= offset), default=None)
                     last_pk = bounds[start] if start else None
@@ -686,19 +690,26 @@ class SqliteStore:
 
     def _clear_caches(self) -> None:
         with self._cache_lock:
-            self._generation += 1
-            self._counts.clear()
-            self._bounds.clear()
+            self._clear_caches_locked()
+
+    def _clear_caches_locked(self) -> None:
+        self._generation += 1
+        self._counts.clear()
+        self._bounds.clear()
+
+    def _cache_fresh(self) -> bool:
+        """True when this read's snapshot is the data the caches describe (lock held)."""
+        return getattr(self._local, "generation", self._generation) == self._generation
 
     def _cache_put(self, cache: dict, key: tuple, sub: int | None, value: int) -> None:
         """Remember ``value`` under ``key`` (and ``sub``) unless the data changed meanwhile.
 
-        A read remembers the cache generation before its snapshot begins; a commit clears
-        the caches and bumps the generation, so a value read from an older snapshot is never
-        stored after the clear that should have removed it.
+        A read starts its snapshot and notes the cache generation under the cache lock, and
+        a commit clears the caches and bumps the generation under it too: so a read uses
+        and stores cached values only while no commit has happened since its snapshot.
         """
         with self._cache_lock:
-            if getattr(self._local, "generation", self._generation) != self._generation:
+            if not self._cache_fresh():
                 return
             if sub is None:
                 if len(cache) >= 256:
@@ -722,7 +733,7 @@ class SqliteStore:
         """
         key = (sql.where(), tuple(sql.params))
         with self._cache_lock:
-            total = self._counts.get(key)
+            total = self._counts.get(key) if self._cache_fresh() else None
         if total is None:
             total = self._db.execute(
                 f"SELECT COUNT(*) FROM entities e WHERE {key[0]}", sql.params).fetchone()[0]
