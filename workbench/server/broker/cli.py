@@ -14,10 +14,20 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=".workbench/broker.db", help="SQLite database file")
     p.add_argument("--sync", default="NORMAL", choices=["NORMAL", "FULL"],
                    help="SQLite synchronous mode: NORMAL survives kill -9, FULL power loss")
-    p.add_argument("--query-budget-s", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--query-budget-s", type=_seconds, default=None, metavar="SECONDS",
                    help="stop a query after this long and answer 400 (default: "
                         "$WORKBENCH_QUERY_BUDGET_S, else 5)")
     p.set_defaults(func=_run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
