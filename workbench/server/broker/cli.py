@@ -33,7 +33,7 @@ def _seconds(text: str) -> float:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from workbench.server._gc import tune_gc_for_serving
+    from workbench.server._gc import tune_gc_for_serving, tune_gil_for_serving
 
     from . import Broker, create_broker_app, open_store
 
@@ -48,6 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     store = open_store(args.db, synchronous=args.sync, query_budget_s=args.query_budget_s)
     app = create_broker_app(Broker(store))
     tune_gc_for_serving()
+    tune_gil_for_serving()
     have = importlib.util.find_spec
     config = uvicorn.Config(
         app,
