@@ -561,10 +561,10 @@ class SqliteStore:
             return
         started = QUERY_STARTED.get()
         local.deadline = (time.monotonic() if started is None else started) + self.query_budget_s
-        local.lane_from = time.thread_time() + (0.0 if patterns else LONG_READ_CPU_S)
+        local.lane_from = None  # no turn-taking until the snapshot is open (cache lock)
         local.in_lane = False
         try:
-            if self.path == ":memory:":
+            if self.path == ":memory:":  # one read at a time anyway: no lane
                 with self._lock:
                     self._check_deadline()
                     yield
@@ -577,6 +577,13 @@ class SqliteStore:
                 db.execute("BEGIN")
                 db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             local.db = db
+            if patterns:
+                wait = local.deadline - time.monotonic()
+                if wait <= 0 or not self._long_lane.acquire(timeout=wait):
+                    raise over_budget(self.query_budget_s)
+                local.in_lane = True
+            else:
+                local.lane_from = time.thread_time() + LONG_READ_CPU_S
             yield
         except sqlite3.OperationalError:
             if time.monotonic() > local.deadline:
@@ -584,6 +591,7 @@ class SqliteStore:
             raise
         finally:
             local.deadline = None
+            local.lane_from = None
             if getattr(local, "db", None) is not None:
                 local.db = None
                 if db.in_transaction:
