@@ -38,7 +38,7 @@ SLACK_S = 0.5
 P99_LIMIT_S = 0.100
 ATTACKERS = 10
 SIEGE_S = 6.0
-QUIET_S = 3.0
+QUIET_S = SIEGE_S  # as many quiet samples as under attack: the same chance of outliers
 QUIET_NOISE_S = 0.010  # a quiet machine's p99, not added to the limit
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # exponential for a backtracking engine: two ways to match each letter, then no "!"
