@@ -98,7 +98,7 @@ def _service(args: argparse.Namespace):
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from workbench.server._gc import tune_gc_for_serving
+    from workbench.server._gc import tune_gc_for_serving, tune_gil_for_serving
 
     from .app import create_exchange_app
 
@@ -109,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
     tune_gc_for_serving()
+    tune_gil_for_serving()
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
     sys.stdout.flush()
     uvicorn.run(
