@@ -146,11 +146,13 @@ def walk_graph(
             u, v, length, node_xy, _metric_lines(extra_links, crs, "extra_links"), link_search_m
         )
         kind = np.r_[kind, np.full(len(u) - n_road, "link", dtype=object)]
+    if bridge_gaps_m > 0:
+        gap_u, gap_v, gap_length = _gap_edges(u, v, node_xy, bridge_gaps_m)
+        u, v, length = np.r_[u, gap_u], np.r_[v, gap_v], np.r_[length, gap_length]
+        kind = np.r_[kind, np.full(len(gap_u), "gap", dtype=object)]
     graph = nx.Graph(crs=crs, speed_m_per_min=float(speed_m_per_min))
     graph.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(node_xy))
     _add_edges(graph, u, v, length, kind)
-    if bridge_gaps_m > 0:
-        _bridge_gaps(graph, node_xy, bridge_gaps_m)
     return graph
 
 
@@ -170,27 +172,44 @@ def _add_edges(
     )
 
 
-def _bridge_gaps(graph: nx.Graph, node_xy: np.ndarray, max_gap_m: float) -> None:
+def _gap_edges(
+    u: np.ndarray, v: np.ndarray, node_xy: np.ndarray, max_gap_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Straight edges joining each piece cut off from the largest to its nearest node there.
+
+    Repeated until nothing changes (a piece joined in one round may bring others in reach).
+    """
+    n = len(node_xy)
+    all_u, all_v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    new_u: list[np.ndarray] = []
+    new_v: list[np.ndarray] = []
+    new_length: list[np.ndarray] = []
     while True:
-        pieces = sorted(nx.connected_components(graph), key=len, reverse=True)
-        if len(pieces) < 2:
-            return
-        main = np.fromiter(pieces[0], dtype=np.int64)
-        tree = cKDTree(node_xy[main])
-        u, v, length = [], [], []
-        for piece in pieces[1:]:
-            members = np.fromiter(piece, dtype=np.int64)
-            distance, nearest = tree.query(node_xy[members], distance_upper_bound=max_gap_m)
-            best = int(np.argmin(distance))
-            if np.isfinite(distance[best]):
-                u.append(members[best])
-                v.append(main[nearest[best]])
-                length.append(max(float(distance[best]), 0.01))
-        if not u:
-            return
-        _add_edges(
-            graph, np.array(u), np.array(v), np.array(length), np.full(len(u), "gap", dtype=object)
+        link = scipy.sparse.coo_matrix((np.ones(len(all_u)), (all_u, all_v)), shape=(n, n))
+        count, label = scipy.sparse.csgraph.connected_components(link, directed=False)
+        if count < 2:
+            break
+        main_label = np.argmax(np.bincount(label))
+        main = np.flatnonzero(label == main_label)
+        others = np.flatnonzero(label != main_label)
+        distance, nearest = cKDTree(node_xy[main]).query(
+            node_xy[others], distance_upper_bound=max_gap_m
         )
+        # the closest member of each piece (first by distance, then node order)
+        order = np.lexsort((others, distance, label[others]))
+        first = order[np.r_[True, np.diff(label[others][order]) != 0]]
+        first = first[np.isfinite(distance[first])]
+        if len(first) == 0:
+            break
+        gu, gv = others[first], main[nearest[first]]
+        gl = np.maximum(distance[first], 0.01)
+        new_u.append(gu)
+        new_v.append(gv)
+        new_length.append(gl)
+        all_u, all_v = np.r_[all_u, gu], np.r_[all_v, gv]
+    if not new_u:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    return np.concatenate(new_u), np.concatenate(new_v), np.concatenate(new_length)
 
 
 def _metric_lines(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: str, name: str) -> np.ndarray:
@@ -711,7 +730,8 @@ class AreaWalkability:
     score : pandas.Series
         Walk-Score-style score (0-100); ``NaN`` where the area is unreachable.
     reachable : pandas.Series
-        ``True`` where the area's centroid is within ``max_snap_m`` of the main network.
+        ``True`` where the area's centroid is within ``max_snap_m`` of the main network (it
+        then reaches at least one destination).
     islands : int
         Pieces of network dropped because nothing joins them to the main one.
     island_nodes : int
@@ -830,7 +850,8 @@ def area_walkability(
         max_snap_m=max_snap_m,
         access_radius_m=radius,
     )
-    snapped = nearest_nodes(graph, areas, max_distance_m=max_snap_m)["node"] >= 0
+    minutes_to = access[[c for c in access.columns if c.startswith("minutes_to_")]]
+    snapped = pd.Series(np.isfinite(minutes_to.to_numpy()).any(axis=1), index=access.index)
     score = walk_score(
         access,
         weights=weights,
