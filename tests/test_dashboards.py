@@ -314,7 +314,7 @@ def test_walkability_dashboard_switches_map_state_ranking_and_chart(voila, brows
 
 _LEAFLET_VIEW = """() => {
   const win = document.querySelector('iframe.workbench-map').contentWindow;
-  const map = Object.values(win).find(v => v instanceof win.L.Map);
+  const map = win[Object.keys(win).find(k => k.startsWith('map_'))];
   const b = map.getBounds();
   return {zoom: map.getZoom(), south: b.getSouth(), west: b.getWest(),
           north: b.getNorth(), east: b.getEast()};

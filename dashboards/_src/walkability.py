@@ -41,7 +41,8 @@ attributions = product_attributions(exchange, [
 states = walkability.map_states(data)
 counts = list(states.columns)
 states[walkability.SCORE] = data.score
-area_map = maps.base_map(wards=wards, attribution="e-Stat census boundaries; City of "
+area_map = maps.base_map(wards=wards, fit_wards=False,  # the wards reach into the mountains
+                         attribution="e-Stat census boundaries; City of "
                          "Sapporo roads; MLIT N02; GSI; Hokkaido; Code for Sapporo")
 maps.linked_choropleth(
     data.areas, states, m=area_map, link="walk",
@@ -54,7 +55,9 @@ maps.linked_choropleth(
                          f"{s.split('|')[1]} min" for s in counts},
                    walkability.SCORE: "walk score (0-100)"},
     initial="subway|15", simplify_deg=None)
-area_map.fit_bounds(walkability.populated_bounds(data.areas))  # where 99% of residents live
+# the one initial view: where 99% of residents live (after the wards' fit, a second fitBounds
+# is an animated zoom that never landed in Chromium: the map stayed at zoom 10)
+area_map.fit_bounds(walkability.populated_bounds(data.areas))
 
 category = widgets.Dropdown(
     options=[(walkability.PLURALS[key], key) for key in data.categories]
