@@ -12,11 +12,14 @@ import pytest
 import shapely
 
 from workbench.analysis.walkability import (
+    access_points,
     accessibility,
+    area_walkability,
     frank_index,
     intersection_nodes,
     nearest_nodes,
     sapporo_underground_walkways,
+    walk_destinations,
     walk_graph,
     walk_score,
 )
@@ -222,3 +225,148 @@ def test_city_centre_subset_of_real_roads_gives_plausible_walks():
     reach = accessibility(graph, grid, stations)
     assert (reach["minutes_to_subway"] < 15).all()
     assert (reach["subway_within_15_min"] >= 1).all()
+
+
+def _tracks_roads() -> gpd.GeoDataFrame:
+    """Two streets 200 m apart (y=0 and y=200), joined only 1 km east: a railway between.
+
+    A side street leaves each at x=1000, away from the tracks.
+    """
+    return gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([(0, 0), (1000, 0), (2000, 0)]),
+            shapely.LineString([(0, 200), (1000, 200), (2000, 200)]),
+            shapely.LineString([(2000, 0), (2000, 200)]),
+            shapely.LineString([(1000, 0), (1000, -100)]),
+            shapely.LineString([(1000, 200), (1000, 300)]),
+        ],
+        crs=CRS,
+    )
+
+
+def test_a_station_is_reached_from_both_sides_of_its_tracks():
+    roads = _tracks_roads()
+    graph = walk_graph(roads)
+    # the platform runs along the tracks, 80 m from the north street, 120 m from the south
+    platform = gpd.GeoDataFrame(
+        {"category": ["jr"]}, geometry=[shapely.LineString([(800, 120), (1200, 120)])], crs=CRS
+    )
+    south = _points([(1000, 0)])
+    one_point = accessibility(graph, south, platform)  # nearest node only: the north street
+    assert one_point["minutes_to_jr"].iloc[0] == pytest.approx((1000 + 200 + 1000 + 80) / 80)
+    both_sides = accessibility(
+        graph, south, platform, minutes=5, access_radius_m={"jr": 150.0}
+    )
+    assert both_sides["minutes_to_jr"].iloc[0] == pytest.approx(120 / 80)
+    assert both_sides["jr_within_5_min"].iloc[0] == 1  # one station, however many entrances
+    points = access_points(graph, platform, radius_m={"jr": 150.0})
+    xy = sorted((graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in points["node"])
+    assert xy == [(1000.0, 0.0), (1000.0, 200.0)]  # entrances on both streets
+    assert sorted(points["distance_m"]) == pytest.approx([80.0, 120.0])
+
+
+def test_access_points_need_a_category_column_for_per_category_radii():
+    graph = walk_graph(_grid_roads(3))
+    with pytest.raises(ValueError, match="category"):
+        access_points(graph, _points([(50, 50)]).geometry, radius_m={"jr": 100.0})
+    with pytest.raises(ValueError, match="negative"):
+        access_points(graph, _points([(50, 50)], category=["jr"]), radius_m=-1.0)
+
+
+def test_area_walkability_snaps_nobody_onto_an_island():
+    grid = _grid_roads(5)  # 400 m square
+    island = gpd.GeoDataFrame(  # 300 m beyond the grid: gaps up to 50 m are bridged, not this
+        geometry=[shapely.LineString([(700, 0), (760, 0)])], crs=CRS
+    )
+    roads = pd.concat([grid, island], ignore_index=True)
+    amenities = _points([(0, 0), (400, 400)], category=["school", "subway"])
+    areas = _points([(740, 0), (200, 200), (5000, 5000)])  # by the island; inside; far off
+    result = area_walkability(roads, areas, amenities, underground_walkways=False)
+    assert result.islands == 1 and result.island_nodes == 2
+    assert np.isfinite(result.access.iloc[0]).all()  # walks via the grid, not stranded
+    assert result.access["minutes_to_school"].iloc[0] == pytest.approx((340 + 400) / 80)
+    assert result.score.iloc[0] > 0 and result.score.iloc[1] > result.score.iloc[0]
+    assert np.isnan(result.score.iloc[2]) and not result.reachable.iloc[2]  # unknown, not 0
+
+
+def test_walk_destinations_counts_a_transfer_station_once_on_its_footprints():
+    stations = gpd.GeoDataFrame(
+        {
+            "mode": ["subway", "subway", "jr"],
+            "name": ["さっぽろ", "さっぽろ", "札幌"],
+            "footprint": gpd.GeoSeries(
+                [
+                    shapely.LineString([(141.3508, 43.0653), (141.3505, 43.0665)]),
+                    shapely.LineString([(141.3541, 43.0656), (141.3537, 43.0669)]),
+                    None,
+                ],
+                crs=4326,
+            ),
+        },
+        geometry=shapely.points([(141.3507, 43.0659), (141.3539, 43.0662), (141.35, 43.068)]),
+        crs=4326,
+    )
+    facilities = gpd.GeoDataFrame(
+        {"facilityKind": ["hospital"], "name": ["A"]},
+        geometry=shapely.points([(141.35, 43.06)]),
+        crs=4326,
+    )
+    destinations = walk_destinations(stations, facilities)
+    assert destinations["category"].tolist() == ["subway", "jr", "hospital"]
+    assert destinations.geometry.iloc[0].geom_type == "MultiLineString"  # both platforms
+    assert destinations.geometry.iloc[1].geom_type == "Point"  # no footprint: the point
+    with pytest.raises(ValueError, match="facilityKind"):
+        walk_destinations(stations, facilities.rename(columns={"facilityKind": "kind"}))
+
+
+# --------------------------------------------------------------------------- Sapporo
+
+
+@pytest.fixture(scope="module")
+def sapporo():
+    """The whole city, computed once: areas, their walkability and the distance to Ōdōri."""
+    from workbench.datasets.facilities import load_facilities
+    from workbench.datasets.roads import load_roads
+    from workbench.datasets.small_areas import load_small_areas
+    from workbench.datasets.transit import load_stations
+
+    areas = load_small_areas(sample_data=DATA.parent)
+    stations = load_stations(sample_data=DATA.parent).rename(columns={"station": "name"})
+    facilities = load_facilities(sample_data=DATA.parent)
+    amenities = walk_destinations(stations, facilities, kind_column="kind")
+    result = area_walkability(load_roads(sample_data=DATA.parent), areas, amenities)
+    odori = stations.loc[stations["station_id"] == "N07"].to_crs(CRS).geometry.iloc[0]
+    from_odori_m = areas.to_crs(CRS).centroid.distance(odori)
+    return areas, result, from_odori_m
+
+
+def test_sapporo_station_block_ranks_with_the_city_centre(sapporo):
+    areas, result, from_odori_m = sapporo
+    percentile = result.score.rank(pct=True)
+    block = areas.index[areas["name"] == "北五条西三丁目"][0]  # the JR Sapporo Station block
+    assert percentile[block] >= 0.9
+    assert result.access.loc[block, "minutes_to_jr"] < 8  # it is next to the station
+    assert result.score[block] > result.score.median() + 15
+    # every block within 400 m of Ōdōri station is in the city's top decile
+    odori_blocks = from_odori_m < 400
+    assert odori_blocks.sum() >= 15
+    assert (percentile[odori_blocks] >= 0.9).all(), areas.loc[
+        odori_blocks & (percentile < 0.9), "name"
+    ].tolist()
+
+
+def test_no_populated_area_near_the_centre_scores_zero_for_an_island(sapporo):
+    areas, result, from_odori_m = sapporo
+    populated = areas["population"] > 0
+    near = populated & (from_odori_m < 3000)
+    assert near.sum() > 500
+    assert result.reachable[near].all()
+    assert (result.score[near] > 20).all(), areas.loc[near & (result.score <= 20), "name"].tolist()
+    nine_south = areas.index[areas["name"] == "南九条西一丁目"][0]  # on an island before
+    assert np.isfinite(result.access.loc[nine_south]).all()
+    # a score of 0 means nothing within 30 minutes on a connected network, never an island
+    zero = populated & (result.score == 0)
+    minutes = result.access[[f"minutes_to_{c}" for c in result.categories]]
+    assert (minutes[zero] >= 30).all().all() and np.isfinite(minutes[zero]).any(axis=1).all()
+    assert (from_odori_m[zero] > 8000).all()
+    assert (~result.reachable & populated).sum() < 40

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import httpx
 import pandas as pd
 import pytest
@@ -305,9 +306,80 @@ def test_walkability_dashboard_switches_map_state_ranking_and_chart(voila, brows
         assert page.inner_text("table.workbench-table") != ranking
         assert "of Sapporo's residents" in page.inner_text("body")
         assert "e-Stat" in _footer(page)
+        _check_walkability_view_ranking_and_phone_layout(visit)  # one visit per dashboard
         visit.assert_clean()
     finally:
         visit.close()
+
+
+_LEAFLET_VIEW = """() => {
+  const win = document.querySelector('iframe.workbench-map').contentWindow;
+  const map = win[Object.keys(win).find(k => k.startsWith('map_'))];
+  const b = map.getBounds();
+  return {zoom: map.getZoom(), south: b.getSouth(), west: b.getWest(),
+          north: b.getNorth(), east: b.getEast()};
+}"""
+
+
+def _check_walkability_view_ranking_and_phone_layout(visit: Visit) -> None:
+    """The map opens on the built-up city; the ranking is readable; a phone sees it all."""
+    page = visit.page
+    view = page.evaluate(_LEAFLET_VIEW)
+    assert view["zoom"] >= 11, view  # the built-up city fills the map, not a corner of it
+    for lat, lon in [(43.0600, 141.3521), (43.0687, 141.3508), (43.0395, 141.4750),
+                     (43.1305, 141.3660)]:  # Ōdōri, Sapporo, Shin-Sapporo, Yurigahara
+        assert view["south"] < lat < view["north"] and view["west"] < lon < view["east"]
+    visit.select(0, "Walk score")
+    page.wait_for_function(
+        "() => document.querySelector('table.workbench-table th:nth-child(5)')"
+        "?.innerText.includes('walk score')", timeout=30_000)
+    residents = page.eval_on_selector_all(
+        "table.workbench-table tbody tr td:nth-child(4)", "tds => tds.map(t => t.innerText)")
+    assert len(residents) == 15
+    assert all(int(r.replace(",", "")) >= 50 for r in residents), residents
+    assert "at least 50 residents" in page.inner_text(".workbench-table-wrap")
+    cell = page.locator("table.workbench-table tbody td").nth(3)
+    style = cell.evaluate(
+        "td => {const s = getComputedStyle(td); return [s.paddingLeft, s.paddingRight,"
+        " s.textAlign, s.borderBottomStyle]}")
+    assert float(style[0].removesuffix("px")) >= 4 and float(style[1].removesuffix("px")) >= 4
+    assert style[2] == "right" and style[3] == "solid"  # numbers line up; rows ruled
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(500)  # let the layout reflow
+    controls = page.eval_on_selector_all(
+        ".widget-dropdown, .widget-hslider, .widget-selectionslider, iframe.workbench-map, "
+        "img.widget-image",
+        "els => els.map(e => {const r = e.getBoundingClientRect();"
+        " return [e.className, r.left, r.right]})")
+    assert len(controls) >= 4
+    for name, left, right in controls:
+        assert left >= -1 and right <= 391, (name, left, right)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 391, width  # nothing makes the page scroll sideways
+
+
+def test_walkability_dashboard_scores_the_centre_like_the_centre(seeded_exchange, public_key):
+    """The dashboard's own data path (products read with the public key) ranks the centre."""
+    from workbench.analysis.walkability import area_walkability
+    from workbench.dashboards import public_exchange, walkability
+
+    exchange = public_exchange(url=seeded_exchange.url, api_key=public_key)
+    roads, areas, amenities = walkability.load_inputs(exchange)
+    jr = amenities[amenities["category"] == "jr"]
+    assert (jr.geom_type != "Point").all()  # stations stand on their footprints
+    data = walkability.compute_walkability(roads, areas, amenities)
+    same = area_walkability(roads, areas, amenities, minutes=list(walkability.MINUTES))
+    pd.testing.assert_series_equal(data.score, same.score)  # one definition
+    percentile = data.score.rank(pct=True)
+    block = data.areas.index[data.areas["name"] == "北五条西三丁目"][0]
+    assert percentile[block] >= 0.9 and data.access.loc[block, "minutes_to_jr"] < 8
+    centre = data.areas.to_crs(6680).centroid.distance(
+        gpd.GeoSeries.from_xy([141.352143], [43.060006], crs=4326).to_crs(6680).iloc[0])
+    populated = data.areas["population"] > 0
+    near = populated & (centre < 3000)
+    assert near.sum() > 500 and (data.score[near] > 20).all()
+    table = walkability.ranking(data, walkability.SCORE, 15, ward_names={})
+    assert (table["residents (2020)"] >= walkability.RANKING_MIN_RESIDENTS).all()
 
 
 # --------------------------------------------------------------------------- privacy, exhaustive

@@ -24,6 +24,17 @@ def test_every_station_has_a_stable_id_and_mode():
     assert "国土数値情報" in stations.attrs["attribution"]
 
 
+def test_every_station_has_its_n02_footprint_along_the_tracks():
+    stations = load_stations()
+    footprint = stations["footprint"]
+    assert footprint.crs.to_epsg() == 4326
+    assert footprint.geom_type.isin(["LineString", "MultiLineString"]).all()
+    sapporo = stations[(stations["mode"] == "jr") & (stations["station"] == "札幌")].iloc[0]
+    length_m = footprint.to_crs(6680)[sapporo.name].length
+    assert 200 < length_m < 600  # the platforms, east to west, not one point
+    assert footprint[sapporo.name].distance(sapporo.geometry) < 0.001  # around the point
+
+
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="bus"):
         load_stations(modes=["bus"])

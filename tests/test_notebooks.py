@@ -176,10 +176,13 @@ def test_walkability_reaches_every_small_area_category_in_time(exchange_env, tmp
     assert results["areas"] > 5000
     assert results["seconds"]["compute_total"] < 30  # the whole city
     shares = results["share_within_minutes"]
-    assert set(shares) == {"subway_station", "jr_station", "tram_stop", "school", "nursery",
-                           "hospital", "evacuation_site"}
+    assert set(shares) == {"subway", "jr", "tram", "elementary_school", "junior_high_school",
+                           "nursery", "hospital", "evacuation_site"}  # the dashboard's categories
     assert all(0 < s <= 1 for s in shares.values())
-    assert shares["nursery"] > shares["subway_station"]  # nurseries are everywhere, stations not
+    assert shares["nursery"] > shares["subway"]  # nurseries are everywhere, stations not
+    block = results["sapporo_station_block"]  # the centre ranks as the centre
+    assert block["percentile"] >= 0.9 and block["minutes_to_jr"] < 8
+    assert results["unscored_areas"] < 40  # mountains and forest, never an island
     assert results["spearman_walk_score_steps"] is not None  # the health aggregate was joined
 
 

@@ -41,7 +41,8 @@ attributions = product_attributions(exchange, [
 states = walkability.map_states(data)
 counts = list(states.columns)
 states[walkability.SCORE] = data.score
-area_map = maps.base_map(wards=wards, attribution="e-Stat census boundaries; City of "
+area_map = maps.base_map(wards=wards, fit_wards=False,  # the wards reach into the mountains
+                         attribution="e-Stat census boundaries; City of "
                          "Sapporo roads; MLIT N02; GSI; Hokkaido; Code for Sapporo")
 maps.linked_choropleth(
     data.areas, states, m=area_map, link="walk",
@@ -54,19 +55,27 @@ maps.linked_choropleth(
                          f"{s.split('|')[1]} min" for s in counts},
                    walkability.SCORE: "walk score (0-100)"},
     initial="subway|15", simplify_deg=None)
-area_map.fit_bounds([[42.99, 141.24], [43.15, 141.49]])  # the built-up area
+# the one initial view: where 99% of residents live (after the wards' fit, a second fitBounds
+# is an animated zoom that never landed in Chromium: the map stayed at zoom 10)
+area_map.fit_bounds(walkability.populated_bounds(data.areas))
 
 category = widgets.Dropdown(
     options=[(walkability.PLURALS[key], key) for key in data.categories]
     + [("Walk score (all categories)", walkability.SCORE)],
-    value="subway", description="Amenity", layout=widgets.Layout(width="420px"))
+    value="subway", description="Amenity",
+    layout=widgets.Layout(flex="1 1 280px", max_width="420px", min_width="0"))
 minutes = widgets.SelectionSlider(options=list(walkability.MINUTES), value=15,
-                                  description="Walk (min)", continuous_update=False)
+                                  description="Walk (min)", continuous_update=False,
+                                  layout=widgets.Layout(flex="1 1 280px", max_width="400px",
+                                                        min_width="0"))
 headline = widgets.HTML()
 map_link = widgets.HTML()
 map_view = widgets.HTML(maps.to_iframe(area_map, height=520, title="walkability by 町丁目"))
-ranking = widgets.HTML(layout=widgets.Layout(width="56%"))
-chart = widgets.Image(format="png", layout=widgets.Layout(width="44%"))
+ranking = widgets.HTML(layout=widgets.Layout(flex="1 1 340px", min_width="0"))
+chart = widgets.Image(format="png", layout=widgets.Layout(flex="1 1 300px", min_width="0",
+                                                          max_width="100%",
+                                                          object_fit="contain"))
+wrap = widgets.Layout(flex_flow="row wrap", width="100%", grid_gap="8px")
 
 
 @functools.lru_cache(maxsize=128)
@@ -92,24 +101,30 @@ def update(*_):
             f"<b>{walk} minutes</b>' walk of a {noun}.")
         map_link.value = maps.link_state("walk", walkability.state(key, walk))
     table = walkability.ranking(data, key, walk, ward_names=ward_names)
-    ranking.value = ("<h4>Best-served 町丁目</h4>" + table.to_html(
-        border=0, classes="workbench-table").replace(
-        "<table", '<table style="border-collapse:collapse;font-size:12px"'))
+    ranking.value = walkability.ranking_html(
+        table, title="Best-served 町丁目",
+        note=f"Small areas with at least {walkability.RANKING_MIN_RESIDENTS} residents (2020 "
+             "census); areas the walking network does not reach are left out.")
     chart.value = ward_chart(key, walk)
 
 
 for control in (category, minutes):
     control.observe(update, names="value")
 update()
-display(widgets.VBox([widgets.HBox([category, minutes]), headline, map_link, map_view,
-                      widgets.HBox([ranking, chart])]))
+display(widgets.VBox([widgets.HBox([category, minutes], layout=wrap), headline, map_link,
+                      map_view, widgets.HBox([ranking, chart], layout=wrap)],
+                     layout=widgets.Layout(width="100%", max_width="100%")))
 
 # %% [markdown]
-# **Method.** Each small area starts at its centroid, joins the nearest road node, and walks
-# along the network; one multi-source shortest-path search per category gives the minutes to
-# the nearest amenity, and distance-limited searches from all amenities count those within
-# each walking time (`workbench.analysis.walkability`). Transfer stations count once. Points
-# of interest are dated (hospitals 2015, schools about 2014, nurseries 2017).
+# **Method.** Each small area starts at its centroid, joins the nearest node of the main road
+# network (pieces cut off by a missing national or prefectural road are left out), and walks
+# along it; a station is entered at every road node near its platforms, on both sides of its
+# tracks. One multi-source shortest-path search gives the minutes to the nearest amenity of
+# every category, and distance-limited searches from all amenities count those within each
+# walking time (`workbench.analysis.walkability.area_walkability`, the same definition as the
+# walkability notebook). Transfer stations count once. Areas more than 500 m from the network
+# (mountain and forest areas) are grey: no score. Points of interest are dated (hospitals
+# 2015, schools about 2014, nurseries 2017).
 
 # %%
 display(HTML(footer_html(attributions, synthetic=False)))

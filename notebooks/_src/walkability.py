@@ -16,12 +16,14 @@
 # then maps and ranks them, and asks how walkability relates to the steps walked in the
 # health-point programme.
 #
-# **Method.** Network distances, not straight lines: the roads become a graph
-# (`workbench.analysis.walkability.walk_graph`), every small area and every destination is
-# snapped to its nearest node, and walking times come from multi-source shortest paths in
-# `scipy.sparse.csgraph` — one search per category for the nearest, one distance-limited
-# search from all destinations at once for the counts — never one search per origin, so the
-# whole city takes seconds.
+# **Method.** Network distances, not straight lines: the roads become a graph, every small
+# area is snapped to its nearest node, every destination is reached at its access points (a
+# station at every node near its platforms, on both sides of its tracks), and walking times
+# come from multi-source shortest paths in `scipy.sparse.csgraph` — one search for the
+# nearest of every category, distance-limited searches from the destinations for the counts —
+# never one search per origin, so the whole city takes seconds. All of it is one function,
+# `workbench.analysis.walkability.area_walkability`, which the public walkability dashboard
+# calls too: an area has the same minutes and the same score in both.
 
 # %% tags=["parameters"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
@@ -33,12 +35,14 @@ wards_product = "sapporo-wards"
 health_product = "health-points-aggregate"
 speed_m_per_min = 80.0  # walking speed: 80 m/min is the Japanese real-estate convention
 minutes = 15  # the reach threshold
-amenity_categories = ["subway_station", "jr_station", "tram_stop", "school", "nursery",
-                      "hospital", "evacuation_site"]  # destinations to measure
+amenity_categories = ["subway", "jr", "tram", "elementary_school", "junior_high_school",
+                      "nursery", "hospital", "evacuation_site"]  # destinations to measure
 category_weights = {}  # Walk-Score-style weights by category; empty: equal weights
 full_credit_minutes = 5.0  # Walk-Score-style decay: full credit up to here ...
 zero_credit_minutes = 30.0  # ... and none from here
 add_underground_walkways = True  # add Chi-Ka-Ho, Pole Town and Aurora Town by hand
+station_access_radius_m = None  # metres around a station's platforms whose nodes are its
+# entrances, per mode; None: wk.STATION_ACCESS_RADIUS_M, as on the public dashboard
 min_population = 50  # small areas with fewer residents are left out of rankings
 top_n = 15  # rows in the ranked tables
 results_path = None  # where to write summary figures as JSON
@@ -49,7 +53,6 @@ import time
 
 import geopandas as gpd
 import matplotlib.pyplot as plt
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -70,7 +73,7 @@ ex = wb.connect(exchange_url)
 started = time.perf_counter()
 roads = ex.entities(roads_product).to_geopandas()
 areas = ex.entities(small_areas_product).to_geopandas()
-stations = ex.entities(stations_product, type="PublicTransportStop").to_geopandas()
+stations = ex.entities(stations_product, type="PublicTransportStop").to_geopandas()  # + footprint
 facilities = ex.entities(facilities_product).to_geopandas()
 wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
 fetch_s = time.perf_counter() - started
@@ -80,27 +83,22 @@ attributions = {frame.attrs.get("attribution") for frame in (roads, areas, stati
 print("Attribution:", " ／ ".join(a for a in attributions if a))
 
 # %% [markdown]
-# Destinations get one category each. Elementary and junior-high schools are one category
-# ("school"); stations are split by mode.
+# Destinations get one category each: stations by mode, facilities by kind. A transfer
+# station counts once, and a station is placed on its *footprint* (the platforms, from MLIT
+# N02), not on one point: JR Sapporo's point lies on the tracks, and its nearest street is
+# north of them, while the city centre is south.
 
 # %%
-station_category = {"subway": "subway_station", "jr": "jr_station", "tram": "tram_stop"}
-facility_category = {"elementary_school": "school", "junior_high_school": "school",
-                     "nursery": "nursery", "hospital": "hospital",
-                     "evacuation_site": "evacuation_site"}
-amenities = gpd.GeoDataFrame(
-    {"category": np.r_[stations["mode"].map(station_category).to_numpy(object),
-                       facilities["facilityKind"].map(facility_category).to_numpy(object)]},
-    geometry=np.r_[stations.geometry.values, facilities.geometry.values], crs=4326,
-)
+amenities = wk.walk_destinations(stations, facilities)
 amenities = amenities[amenities["category"].isin(amenity_categories)]
 amenities["category"].value_counts().to_frame("destinations")
 
 # %% [markdown]
 # ## 2. The walking network, and what it lacks
 #
-# Segments are split wherever they share a vertex and merged where ends lie within a metre;
-# each edge carries its length and the time to walk it at `speed_m_per_min`.
+# Segments are split wherever they share a vertex or cross, and merged where ends lie within a
+# metre; each edge carries its length and the time to walk it at `speed_m_per_min`. Network,
+# access points, accessibility and the Walk-Score-style score (section 4) come from one call.
 #
 # **What this network lacks — read before trusting any number below.** It holds the
 # *city-managed* roads only (市道), geometry only:
@@ -117,19 +115,20 @@ amenities["category"].value_counts().to_frame("destinations")
 
 # %%
 started = time.perf_counter()
-extra = wk.sapporo_underground_walkways() if add_underground_walkways else None
-graph = wk.walk_graph(roads, speed_m_per_min=speed_m_per_min, extra_links=extra)
-graph_s = time.perf_counter() - started
-# Small pieces of road that touch the rest only through a missing national or prefectural
-# road are islands in this graph: keep the main network, so that nobody is snapped onto one.
-pieces = sorted(nx.connected_components(graph), key=len, reverse=True)
-graph = graph.subgraph(pieces[0]).copy()
-graph_s = time.perf_counter() - started
+result = wk.area_walkability(
+    roads, areas, amenities, minutes=minutes, speed_m_per_min=speed_m_per_min,
+    underground_walkways=add_underground_walkways, access_radius_m=station_access_radius_m,
+    weights=category_weights or None, full_credit_minutes=full_credit_minutes,
+    zero_credit_minutes=zero_credit_minutes)
+access_s = time.perf_counter() - started
+graph, access = result.graph, result.access
 degree = pd.Series(dict(graph.degree()))
 print(f"{graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges; "
-      f"{(degree >= 3).sum():,} intersections (3 or more ways); built in {graph_s:.1f} s")
-print(f"dropped {len(pieces) - 1} islands ({sum(map(len, pieces[1:])):,} nodes) cut off from "
-      "the main network")
+      f"{(degree >= 3).sum():,} intersections (3 or more ways)")
+# Small pieces of road that touch the rest only through a missing national or prefectural
+# road are islands in this graph: they are dropped, so that nobody is snapped onto one.
+print(f"dropped {result.islands} islands ({result.island_nodes:,} nodes) cut off from the "
+      "main network")
 
 # %% [markdown]
 # ## 3. Network accessibility from every 町丁目
@@ -140,9 +139,6 @@ print(f"dropped {len(pieces) - 1} islands ({sum(map(len, pieces[1:])):,} nodes) 
 # road, but also a few built-up areas served only by national or prefectural roads.
 
 # %%
-started = time.perf_counter()
-access = wk.accessibility(graph, areas, amenities, minutes=minutes)
-access_s = time.perf_counter() - started
 categories = sorted(c.removeprefix("minutes_to_") for c in access if c.startswith("minutes_to_"))
 reach = pd.DataFrame({
     "median minutes to nearest": [access[f"minutes_to_{c}"].median() for c in categories],
@@ -150,7 +146,8 @@ reach = pd.DataFrame({
         np.average(access[f"minutes_to_{c}"] <= minutes, weights=areas["population"])
         for c in categories],
 }, index=categories)
-print(f"accessibility for {len(areas):,} areas × {len(categories)} categories in {access_s:.1f} s")
+print(f"network and accessibility for {len(areas):,} areas × {len(categories)} categories "
+      f"in {access_s:.1f} s")
 reach.style.format({"median minutes to nearest": "{:.1f}",
                     f"share of residents within {minutes} min": "{:.0%}"})
 
@@ -174,15 +171,13 @@ reach.style.format({"median minutes to nearest": "{:.1f}",
 
 # %%
 started = time.perf_counter()
-areas["walk_score"] = wk.walk_score(access, weights=category_weights or None,
-                                    full_credit_minutes=full_credit_minutes,
-                                    zero_credit_minutes=zero_credit_minutes)
+areas["walk_score"] = result.score  # NaN: the area is farther than 500 m from the network
 frank = wk.frank_index(areas, graph, population_column="population", amenities=amenities)
 areas = areas.join(frank[["intersection_density_per_km2", "residential_density_per_km2",
                           "land_use_mix", "frank_index"]])
 areas = areas.join(access)
 score_s = time.perf_counter() - started
-total_s = graph_s + access_s + score_s
+total_s = access_s + score_s
 print(f"scores in {score_s:.1f} s; network, accessibility and scores for the whole city in "
       f"{total_s:.1f} s")
 rho_scores = areas["walk_score"].corr(areas["frank_index"], method="spearman")
@@ -207,7 +202,7 @@ m
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 6))
 shown = areas.to_crs(wk.DEFAULT_CRS)
-first = "subway_station" if "subway_station" in categories else categories[0]
+first = "subway" if "subway" in categories else categories[0]
 shown[f"minutes_to_{first}"] = shown[f"minutes_to_{first}"].replace(np.inf, np.nan)
 shown.plot(column=f"minutes_to_{first}", ax=axes[0], cmap="magma_r", vmax=45,
            legend=True, legend_kwds={"shrink": 0.6, "label": "minutes"},
@@ -231,7 +226,7 @@ plt.show()
 # destinations make the difference?
 
 # %%
-reachable = np.isfinite(areas[[f"minutes_to_{c}" for c in categories]]).all(axis=1)
+reachable = result.reachable
 print(f"{(~reachable).sum()} small areas ({areas.loc[~reachable, 'population'].sum():,} "
       "residents) are unreachable on this network and left out of the rankings")
 ranked = areas[(areas["population"] >= min_population) & reachable].copy()
@@ -240,7 +235,7 @@ ward_name = {"01101": "Chuo", "01102": "Kita", "01103": "Higashi", "01104": "Shi
              "01109": "Teine", "01110": "Kiyota"}
 ranked["ward"] = ranked["wardId"].map(ward_name)
 columns = ["name", "ward", "population", "walk_score", "frank_index",
-           *[f"minutes_to_{c}" for c in ("subway_station", "school", "hospital")
+           *[f"minutes_to_{c}" for c in ("subway", "jr", "elementary_school", "hospital")
              if c in categories]]
 top = ranked.nlargest(top_n, "walk_score")[columns]
 bottom = ranked.nsmallest(top_n, "walk_score")[columns]
@@ -250,8 +245,7 @@ display(top.style.format(fmt).set_caption(f"Most walkable {top_n} small areas"))
 display(bottom.style.format(fmt).set_caption(f"Least walkable {top_n} small areas"))
 
 # %%
-station_columns = [f"minutes_to_{c}" for c in ("subway_station", "jr_station", "tram_stop")
-                   if c in categories]
+station_columns = [f"minutes_to_{c}" for c in ("subway", "jr", "tram") if c in categories]
 by_ward = ranked.groupby("ward").apply(
     lambda g: pd.Series({"population": g["population"].sum(),
                          "walk_score": np.average(g["walk_score"], weights=g["population"]),
@@ -300,14 +294,27 @@ except Exception as exc:  # the health aggregate is a separate product: say why 
     print(f"health-point aggregates not available with this credential: {exc}")
 
 # %%
+block = areas.index[areas["name"] == "北五条西三丁目"]
+station_block = block[0] if len(block) else None
+if station_block is not None and "jr" in categories:
+    print(f"JR Sapporo Station block (北五条西三丁目): walk score "
+          f"{areas.loc[station_block, 'walk_score']:.0f}, percentile "
+          f"{areas['walk_score'].rank(pct=True)[station_block]:.0%}, "
+          f"{areas.loc[station_block, 'minutes_to_jr']:.1f} min to a JR station")
 if results_path:
     summary = {
         "areas": int(len(areas)), "graph_nodes": graph.number_of_nodes(),
-        "seconds": {"fetch": fetch_s, "graph": graph_s, "accessibility": access_s,
-                    "scores": score_s, "compute_total": total_s},
+        "seconds": {"fetch": fetch_s, "network_and_accessibility": access_s,
+                    "frank_index": score_s, "compute_total": total_s},
         "share_within_minutes": {c: float(v) for c, v in
                                  reach[f"share of residents within {minutes} min"].items()},
         "walk_score_median": float(areas["walk_score"].median()),
+        "unscored_areas": int((~reachable).sum()),
+        "sapporo_station_block": {  # 北五条西三丁目, the JR Sapporo Station block
+            "walk_score": float(areas.loc[station_block, "walk_score"]),
+            "percentile": float(areas["walk_score"].rank(pct=True)[station_block]),
+            "minutes_to_jr": float(areas.loc[station_block, "minutes_to_jr"]),
+        } if station_block is not None and "jr" in categories else None,
         "spearman_walk_score_steps": None if rho is None else float(rho),
     }
     with open(results_path, "w", encoding="utf-8") as f:

@@ -247,7 +247,9 @@ def _build_rail(ctx: BuildContext) -> Built:
         "three subway lines in both directions (OpenStreetMap, ODbL).",
         "- `PublicTransportStop` (106): `name`, `stopCode` (N01… or tram-NN / jr-NN), "
         "`transportationType` (GTFS: 0 tram, 1 subway, 2 rail), `mode`, `lineName`, "
-        "`operator`, `wardId`, `refPublicTransportRoute`, `location` (Point)\n"
+        "`operator`, `wardId`, `refPublicTransportRoute`, `location` (Point), `footprint` "
+        "(MultiLineString: the station's extent along its track, N02's own geometry; "
+        "`ignoreType` metadata, so geo-queries use `location`)\n"
         "- `PublicTransportRoute` (6): `name`, `alternateName`, `routeCode`, `routeColor`, "
         "`refPublicTransportStops` (in order), `location` (LineString)",
     ))

@@ -270,7 +270,11 @@ def small_area_entities(
 
 
 def station_entities(stations: pd.DataFrame) -> list[dict[str, Any]]:
-    """Stations → ``PublicTransportStop`` (``stopCode``, ``transportationType`` GTFS code)."""
+    """Stations → ``PublicTransportStop`` (``stopCode``, ``transportationType`` GTFS code).
+
+    ``footprint`` (geo:json, ``ignoreType``: not used by geo-queries) is the station's
+    extent along its track, where walking analyses place its entrances.
+    """
     refs = [
         [entity_id("PublicTransportRoute", f"{SUBWAY_LINES[line][0]}-{d}") for d in (1, 2)]
         if mode == "subway" and line in SUBWAY_LINES else []
@@ -284,12 +288,16 @@ def station_entities(stations: pd.DataFrame) -> list[dict[str, Any]]:
         ids=[entity_id("PublicTransportStop", s) for s in stations["station_id"]],
         attrs={"station": "name", "station_id": "stopCode", "_type": "transportationType",
                "mode": "mode", "line": "lineName", "operator": "operator",
-               "ward_code": "wardId", "_refs": "refPublicTransportRoute"},
+               "ward_code": "wardId", "_refs": "refPublicTransportRoute",
+               **({"footprint": "footprint"} if "footprint" in stations else {})},
         constant=_provenance(stations),
     )
     for e in entities:
         if not e["refPublicTransportRoute"]["value"]:
             del e["refPublicTransportRoute"]
+        if "footprint" in e:
+            # a second geometry: Orion's convention keeps it out of geo-queries
+            e["footprint"]["metadata"] = {"ignoreType": {"type": "Boolean", "value": True}}
     return entities
 
 

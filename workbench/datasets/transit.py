@@ -12,6 +12,7 @@ from workbench.datasets._paths import sample_file
 from workbench.datasets.sources import stamp
 
 STATIONS_FILE = "transit/sapporo_rail_stations_n02_2020_points.csv"
+FOOTPRINTS_FILE = "transit/sapporo_rail_stations_n02_2020.geojson"
 ROUTES_FILE = "transit/sapporo_subway_routes_osm.geojson"
 
 #: subway line (Japanese) -> (station code prefix, English name, colour)
@@ -41,7 +42,9 @@ def load_stations(
     geopandas.GeoDataFrame
         ``station_id`` (stable: the subway station code, else ``tram-NN`` / ``jr-NN``),
         ``mode``, ``station_code``, ``operator``, ``line``, ``station``, ``ward_code``,
-        ``geometry``.
+        ``geometry`` (the point) and ``footprint``: the station's extent along its track
+        (N02's own geometry, a MultiLineString over the platforms), which walking analyses
+        use to reach a station from every side of its tracks.
     """
     raw = pd.read_csv(sample_file(STATIONS_FILE, sample_data=sample_data), dtype=str)
     wanted = list(MODES if modes is None else modes)
@@ -59,7 +62,22 @@ def load_stations(
         geometry=gpd.points_from_xy(raw["lon"].astype(float), raw["lat"].astype(float)),
         crs=4326,
     ).reset_index(drop=True)
+    frame["footprint"] = _footprints(frame, sample_data)
     return stamp(frame, "n02_rail", title="Sapporo rail stations (MLIT N02 2020)")
+
+
+def _footprints(
+    stations: gpd.GeoDataFrame, sample_data: str | os.PathLike[str] | None
+) -> gpd.GeoSeries:
+    """N02's line geometry of each station, matched on mode, line and name (point if none)."""
+    raw = gpd.read_file(sample_file(FOOTPRINTS_FILE, sample_data=sample_data)).to_crs(4326)
+    raw["_key"] = list(zip(raw["mode"], raw["N02_003"], raw["N02_005"], strict=True))
+    # a stop named twice on one line (狸小路 on the 都心線 loop): its footprints together
+    merged = raw.dissolve(by="_key").geometry
+    keys = list(zip(stations["mode"], stations["line"], stations["station"], strict=True))
+    found = [merged.get(key) for key in keys]
+    shapes = [f if f is not None else p for f, p in zip(found, stations.geometry, strict=True)]
+    return gpd.GeoSeries(shapes, index=stations.index, crs=4326)
 
 
 def load_subway_lines(*, sample_data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
