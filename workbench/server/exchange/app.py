@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -16,8 +15,6 @@ from workbench.server.gateway import GATEWAY_METHODS, Gateway
 from . import api, oauth
 from .problems import install_problem_handlers
 from .service import ExchangeService
-
-_FLUSH_EVERY_S = 0.5
 
 
 def create_exchange_app(
@@ -41,19 +38,9 @@ def create_exchange_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async def flush_forever() -> None:
-            while True:
-                await asyncio.sleep(_FLUSH_EVERY_S)
-                await asyncio.to_thread(svc.meter.flush)
-
-        svc.meter.auto_flush = False  # keep database writes off the event loop
-        task = asyncio.create_task(flush_forever())
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await app.state.gateway.aclose()
             await svc.aclose()
 
