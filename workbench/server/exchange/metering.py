@@ -135,7 +135,16 @@ class Meter:
         self._lock = threading.Lock()
         self._month_calls: dict[tuple[str, str], int] = {}
         self._windows: dict[str, tuple[int, int]] = {}
-        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(db.usage)  # built once: the writer only binds values
+        self._upsert = stmt.on_conflict_do_update(
+            index_elements=["subscription_id", "day"],
+            set_={
+                "calls": db.usage.c.calls + stmt.excluded.calls,
+                "entities": db.usage.c.entities + stmt.excluded.entities,
+                "bytes": db.usage.c.bytes + stmt.excluded.bytes,
+            },
+        )
         # the ledger: calls wait in ``_open`` while the writer thread commits the previous group
         self._ledger = threading.Condition()
         self._open = _Commit()
@@ -303,21 +312,9 @@ class Meter:
         return conn
 
     def _write(self, conn: Connection, rows: dict[tuple[str, str], list[int]]) -> None:
+        params = [
+            {"subscription_id": s, "day": d, "calls": c, "entities": e, "bytes": b}
+            for (s, d), (c, e, b) in rows.items()
+        ]
         with conn.begin():
-            for (subscription_id, day), (calls, entities, nbytes) in rows.items():
-                stmt = self._insert(db.usage).values(
-                    subscription_id=subscription_id,
-                    day=day,
-                    calls=calls,
-                    entities=entities,
-                    bytes=nbytes,
-                )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["subscription_id", "day"],
-                    set_={
-                        "calls": db.usage.c.calls + calls,
-                        "entities": db.usage.c.entities + entities,
-                        "bytes": db.usage.c.bytes + nbytes,
-                    },
-                )
-                conn.execute(stmt)
+            conn.execute(self._upsert, params)
