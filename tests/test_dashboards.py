@@ -149,6 +149,9 @@ def test_voila_command_strips_sources_preheats_culls_and_uses_the_offline_templa
         "--pool_size=1",
         "--MappingKernelManager.cull_idle_timeout=600",
         "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",
+        "--WorkbenchVoila.max_kernels=12",
+        "--WorkbenchVoila.max_kernels_per_client=3",
         "--template=workbench",
         "--no-browser",
     ):

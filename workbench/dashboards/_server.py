@@ -1,12 +1,18 @@
 """Serve the public dashboards (``dashboards/*.ipynb``) with Voilà, offline, behind a landing page.
 
-One Voilà server renders every notebook in the dashboards directory:
+One Voilà server (:mod:`workbench.dashboards._voila_app`, Voilà with kernel limits) renders
+every notebook in the dashboards directory:
 
 - sources stripped (the public sees outputs and widgets, never code);
 - one preheated kernel per dashboard (the notebook is executed before anyone asks, so the
   first page is served at once); a new one is started when it is taken;
-- idle kernels culled (``cull_idle_timeout_s``), including kernels whose browser tab is still
-  open: a public server must not accumulate kernels from forgotten tabs;
+- kernels only for browsers that run the page (a request without JavaScript gets a small
+  page, no kernel), at most ``max_kernels`` visitor kernels in total and
+  ``max_kernels_per_client`` per client address, and a kernel whose page never connects is
+  shut down after ``connect_timeout_s`` (docs/adr/0117-voila-kernel-limits.md);
+- a kernel whose page is open is never culled; closed pages shut their kernel down, and
+  disconnected idle kernels are culled after ``cull_idle_timeout_s``; if a page's kernel is
+  gone anyway, the page says so and reloads on one click (docs/adr/0118);
 - the ``workbench`` Voilà template: Voilà's lab template without its CDN links (Font Awesome
   is bundled in voila.js anyway), a link back to the landing page, and a landing page at
   ``/`` that lists each dashboard with a description and the data attribution.
@@ -37,6 +43,9 @@ def voila_command(
     host: str = "127.0.0.1",
     base_url: str = "/",
     pool_size: int = 1,
+    max_kernels: int = 12,
+    max_kernels_per_client: int = 3,
+    connect_timeout_s: float = 60,
     cull_idle_timeout_s: int = 600,
     cull_interval_s: int = 60,
     theme: str = "light",
@@ -53,8 +62,16 @@ def voila_command(
         URL prefix when served behind a proxy (``"/"`` by default).
     pool_size : int
         Preheated kernels kept ready per dashboard; 0 disables preheating.
+    max_kernels, max_kernels_per_client : int
+        Visitor kernels allowed at once in total and per client address; a visit over a
+        cap gets 503 and a page that says so. Preheated kernels come on top. The defaults
+        (12 + one per dashboard, 250-450 MB each) keep the dashboards under ~7 GB of a
+        24 GB machine; raise ``max_kernels_per_client`` for a workshop behind one NAT.
+    connect_timeout_s : float
+        Shut down a visitor kernel whose page has not opened its websocket by then.
     cull_idle_timeout_s, cull_interval_s : int
-        Shut down a kernel idle for this many seconds; check this often.
+        Shut down a kernel idle for this many seconds once no page is connected to it;
+        check this often. A kernel whose page is open is never culled.
     theme : str
         ``"light"`` or ``"dark"``.
     """
@@ -67,7 +84,7 @@ def voila_command(
     return [
         sys.executable,
         "-m",
-        "voila",
+        "workbench.dashboards._voila_app",
         str(directory.resolve()),
         "--no-browser",
         f"--port={int(port)}",
@@ -82,7 +99,10 @@ def voila_command(
         f"--pool_size={max(int(pool_size), 0)}",
         f"--MappingKernelManager.cull_idle_timeout={int(cull_idle_timeout_s)}",
         f"--MappingKernelManager.cull_interval={int(cull_interval_s)}",
-        "--MappingKernelManager.cull_connected=True",
+        "--MappingKernelManager.cull_connected=False",
+        f"--WorkbenchVoila.max_kernels={int(max_kernels)}",
+        f"--WorkbenchVoila.max_kernels_per_client={int(max_kernels_per_client)}",
+        f"--WorkbenchVoila.connect_timeout_s={float(connect_timeout_s)}",
     ]
 
 
@@ -123,7 +143,8 @@ def serve_dashboards(
     log_path : path, optional
         Write the server's output to this file instead of the parent's stdout/stderr.
     **options
-        Passed to :func:`voila_command` (``pool_size``, ``cull_idle_timeout_s``, ``theme`` ...).
+        Passed to :func:`voila_command` (``pool_size``, ``max_kernels``,
+        ``max_kernels_per_client``, ``connect_timeout_s``, ``cull_idle_timeout_s`` ...).
 
     Returns
     -------

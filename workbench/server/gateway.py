@@ -12,6 +12,7 @@ NGSI-shaped ``{"error", "description"}``:
 404    no product uses that ``Fiware-Service``
 429    rate limit or monthly quota (``Retry-After``, ``RateLimit-*``)
 502    the product's broker could not be reached (the call is not counted)
+503    the call could not be written to the usage ledger (withheld, not counted)
 =====  ======================================================================
 
 Where a product's data lives is a per-product setting: the embedded broker is called
@@ -32,7 +33,7 @@ from starlette.responses import Response
 
 from workbench.server.broker.app import RESULT_COUNT
 from workbench.server.exchange.auth import credential_from
-from workbench.server.exchange.metering import Admission
+from workbench.server.exchange.metering import Admission, UsageNotRecorded
 from workbench.server.exchange.scopes import DATA_READ, DATA_WRITE, format_scopes
 from workbench.server.exchange.service import ExchangeService
 
@@ -313,13 +314,23 @@ class Gateway:
             return _ngsi_error(502, "BadGateway", f"The product's broker did not answer ({exc}).")
         if status >= 500 or 300 <= status < 400:
             self.meter.release(entitlement.subscription_id, adm)
-        else:
-            self.meter.record(
+            return self._relay(status, headers, body, adm)
+        try:  # the response leaves only once the call is in the usage ledger (ADR 0115)
+            await self.meter.arecord(
                 entitlement.subscription_id,
                 entities=_count_entities(
                     status, headers, body, trusted=self.backend(product).counts_results
                 ),
                 nbytes=len(body),
+            )
+        except UsageNotRecorded:
+            self.meter.release(entitlement.subscription_id, adm)
+            return _ngsi_error(
+                503,
+                "ServiceUnavailable",
+                "The call could not be recorded for billing, so its result is withheld; "
+                "it is not counted. Retry shortly.",
+                {"Retry-After": "1"},
             )
         return self._relay(status, headers, body, adm)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -17,8 +16,6 @@ from . import api, oauth
 from .browser_security import BrowserSecurityMiddleware
 from .problems import install_problem_handlers
 from .service import ExchangeService
-
-_FLUSH_EVERY_S = 0.5
 
 
 def create_exchange_app(
@@ -46,19 +43,9 @@ def create_exchange_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async def flush_forever() -> None:
-            while True:
-                await asyncio.sleep(_FLUSH_EVERY_S)
-                await asyncio.to_thread(svc.meter.flush)
-
-        svc.meter.auto_flush = False  # keep database writes off the event loop
-        task = asyncio.create_task(flush_forever())
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await app.state.gateway.aclose()
             await svc.aclose()
 

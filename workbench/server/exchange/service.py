@@ -202,15 +202,15 @@ class ExchangeService:
         return client
 
     async def aclose(self) -> None:
-        """Close network clients and flush pending usage."""
-        self.meter.flush()
+        """Close network clients and stop the usage ledger's writer."""
+        self.meter.close()
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
 
     def close(self) -> None:
-        """Flush pending usage and release the database (synchronous callers)."""
-        self.meter.flush()
+        """Stop the usage ledger's writer and release the database (synchronous callers)."""
+        self.meter.close()
         self.engine.dispose()
 
     # --------------------------------------------------------------- helpers
