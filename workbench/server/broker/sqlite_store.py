@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .._files import private_file
 from . import geo
 from .entities import Entity
 from .errors import bad_request
@@ -372,7 +373,7 @@ class SqliteStore:
             raise ValueError("synchronous must be NORMAL, FULL, EXTRA or OFF")
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # 0600, so SQLite's -wal and -shm files are 0600 too
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from workbench.server.gateway import GATEWAY_METHODS, Gateway
+from workbench.server.upstream import UpstreamPolicy
 
 from . import api, oauth
 from .problems import install_problem_handlers
@@ -25,6 +26,7 @@ def create_exchange_app(
     *,
     commission: Decimal | str | float = "0.10",
     service: ExchangeService | None = None,
+    upstream_policy: UpstreamPolicy | None = None,
 ) -> FastAPI:
     """Return the exchange app for ``data_dir`` (created if needed).
 
@@ -36,8 +38,12 @@ def create_exchange_app(
         Platform commission on revenue (0..1, default 0.10).
     service
         An already opened :class:`ExchangeService` (else one is opened on ``data_dir``).
+    upstream_policy
+        Which upstream brokers products may use (default: ``WORKBENCH_ALLOW_UPSTREAM``).
     """
-    svc = service or ExchangeService.open(data_dir, commission=commission)
+    svc = service or ExchangeService.open(
+        data_dir, commission=commission, upstream_policy=upstream_policy
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

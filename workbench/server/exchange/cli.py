@@ -21,6 +21,15 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--access-log", action="store_true", help="log every request (paths only, no secrets)"
     )
+    p.add_argument(
+        "--allow-upstream",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let products use brokers on HOST (name, *.domain, IP, CIDR or '*'; repeatable; "
+        "also $WORKBENCH_ALLOW_UPSTREAM). Loopback and private addresses need their address "
+        "or range listed. Default: no upstream brokers.",
+    )
     p.set_defaults(func=_serve)
 
     users = subparsers.add_parser("users", help="manage exchange accounts (admins, trainers)")
@@ -80,13 +89,22 @@ def _service(args: argparse.Namespace):
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workbench.server._files import use_private_umask
     from workbench.server._gc import tune_gc_for_serving
+    from workbench.server.upstream import UpstreamPolicy
 
     from .app import create_exchange_app
 
+    use_private_umask()
+    try:
+        policy = UpstreamPolicy.from_env(extra=args.allow_upstream)
+    except ValueError as exc:
+        raise SystemExit(f"workbench serve: --allow-upstream: {exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_exchange_app(Path(args.data_dir), commission=args.commission)
+    app = create_exchange_app(
+        Path(args.data_dir), commission=args.commission, upstream_policy=policy
+    )
     _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
     tune_gc_for_serving()
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
