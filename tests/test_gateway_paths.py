@@ -62,8 +62,15 @@ BACKENDS = ["embedded", "upstream"]
 SERVICE = {"embedded": "wards", "upstream": "up"}
 
 
-def _send(exchange, backend: str, method: str, target: str, body: dict | None = None, *,
-          key: str | None = None):
+def _send(
+    exchange,
+    backend: str,
+    method: str,
+    target: str,
+    body: dict | None = None,
+    *,
+    key: str | None = None,
+):
     headers = {"Fiware-Service": SERVICE[backend], "X-API-Key": key or exchange.buyer_key}
     payload = b""
     if body is not None:

@@ -213,9 +213,7 @@ class UpstreamPolicy:
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise UpstreamRefused("upstream_url must be an http(s) URL with a host.")
         if parsed.userinfo or parsed.query or parsed.fragment:
-            raise UpstreamRefused(
-                "upstream_url must not carry credentials, a query or a fragment."
-            )
+            raise UpstreamRefused("upstream_url must not carry credentials, a query or a fragment.")
         self.resolve(parsed.host, port)
         return str(parsed).rstrip("/")
 
