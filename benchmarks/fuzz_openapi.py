@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from exchange_fixtures import ExchangeServer, build_exchange, new_buyer  # noqa: E402
 
 
-def _schemathesis(url: str, *, seconds: int, workers: int, headers: list[str]) -> int:
+def _schemathesis(url: str, *, seconds: int, workers: int, headers: list[str], cwd: Path) -> int:
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     cmd = [
         exe,
@@ -49,7 +49,7 @@ def _schemathesis(url: str, *, seconds: int, workers: int, headers: list[str]) -
     ]
     for header in headers:
         cmd += ["-H", header]
-    return subprocess.run(cmd, check=False).returncode
+    return subprocess.run(cmd, check=False, cwd=cwd).returncode  # its cache stays in cwd
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,12 +65,15 @@ def main(argv: list[str] | None = None) -> int:
             buyer = new_buyer(server.url, "fuzz@fuzz.example")
             buyer.subscribe("wards", "free")
             codes = [
-                _schemathesis(server.url, seconds=args.seconds, workers=args.workers, headers=[]),
+                _schemathesis(
+                    server.url, seconds=args.seconds, workers=args.workers, headers=[], cwd=tmp
+                ),
                 _schemathesis(
                     server.url,
                     seconds=args.seconds,
                     workers=args.workers,
                     headers=[f"Authorization: Bearer {buyer.token}"],
+                    cwd=tmp,
                 ),
             ]
             log = server.log_path.read_text(errors="replace")
