@@ -164,7 +164,7 @@ def test_only_plain_http_urls_are_upstreams(url):
         UpstreamPolicy.parse(["127.0.0.1"]).check_url(url)
 
 
-@pytest.mark.parametrize("entry", ["not a host!", "10.0.0.0/33", "http://x"])
+@pytest.mark.parametrize("entry", ["not a host!", "10.0.0.0/33", "http://x", "*.!", "a..b"])
 def test_a_bad_allow_list_entry_is_an_error(entry):
     with pytest.raises(ValueError):
         UpstreamPolicy.parse([entry])

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ import httpcore
 import httpx
 
 ENV_ALLOW_UPSTREAM = "WORKBENCH_ALLOW_UPSTREAM"
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*")
 _HINT = "(workbench serve --allow-upstream, WORKBENCH_ALLOW_UPSTREAM)"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -122,14 +124,14 @@ class UpstreamPolicy:
                 kept.append(entry)
                 if entry == "*":
                     any_public = True
-                elif entry.startswith("*."):
+                elif entry.startswith("*.") and _HOST_NAME.fullmatch(entry[2:]):
                     suffixes.append(entry[1:])
                 elif "/" in entry or _ip(entry.strip("[]")) is not None:
                     try:
                         networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
                     except ValueError:
                         raise ValueError(f"{entry!r} is not an address range") from None
-                elif all(part.isalnum() or "-" in part for part in entry.split(".")):
+                elif _HOST_NAME.fullmatch(entry):
                     names.add(entry)
                 else:
                     raise ValueError(
