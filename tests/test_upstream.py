@@ -32,10 +32,11 @@ ENTITY = {"id": "R1", "type": "Sensor", "temperature": {"type": "Number", "value
 class Recorder:
     """A real HTTP server on a free loopback port that records the paths it is asked for.
 
-    It answers ``[ENTITY]`` as an NGSI broker would, or a 302 to ``redirect_to``.
+    It answers ``[ENTITY]`` as an NGSI broker would, or ``body``, or a 302 to ``redirect_to``.
     """
 
-    def __init__(self, *, redirect_to: str | None = None) -> None:
+    def __init__(self, *, redirect_to: str | None = None, body: bytes | None = None) -> None:
+        answer = json.dumps([ENTITY]).encode() if body is None else body
         hits: list[str] = []
         self.hits = hits
 
@@ -48,13 +49,12 @@ class Recorder:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = json.dumps([ENTITY]).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Fiware-Total-Count", "1")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(answer)
 
             def log_message(self, *args) -> None:
                 return None
@@ -352,3 +352,15 @@ def test_a_listed_upstream_is_read_by_gateway_preview_and_quality(listed_exchang
     assert preview.json()[0]["id"] == "R1"
     quality = provider.http.post("/api/products/listed/quality")
     assert quality.json()["entity_count"] == 1
+
+
+@pytest.mark.parametrize("body", [b"<html>not json", b'{"id": "x"}', b"[1, 2]"])
+def test_a_listed_upstream_answering_junk_is_a_502_not_a_500(listed_exchange, body):
+    product_id = f"junk{len(body)}"
+    with Recorder(body=body) as junk:
+        provider = Client(listed_exchange.url).log_in(PROVIDER_EMAIL, PASSWORD)
+        r = provider.http.post("/api/products", json=_product(junk.url, product_id))
+        assert r.status_code == 201, r.text
+        preview = httpx.get(f"{listed_exchange.url}/api/products/{product_id}/preview")
+        assert preview.status_code == 502, preview.text
+        assert provider.http.post(f"/api/products/{product_id}/quality").status_code == 502

@@ -1457,9 +1457,14 @@ class ExchangeService:
                 raise BadGateway(f"The product's broker did not answer ({exc}).") from None
             if resp.status_code != 200:
                 break
-            page = resp.json()
-            if total is None and "fiware-total-count" in resp.headers:
-                total = int(resp.headers["fiware-total-count"])
+            try:  # an upstream broker may answer anything
+                page = resp.json()
+                if total is None and "fiware-total-count" in resp.headers:
+                    total = int(resp.headers["fiware-total-count"])
+            except ValueError:
+                page = None
+            if not isinstance(page, list) or not all(isinstance(e, dict) for e in page):
+                raise BadGateway("The product's broker did not answer an NGSI entity list.")
             out.extend(page)
             offset += len(page)
             if len(page) < params["limit"] or (total is not None and offset >= total):
