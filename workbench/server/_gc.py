@@ -1,8 +1,11 @@
-"""Garbage-collector settings for long-running server processes (docs/adr/0080)."""
+"""Interpreter settings for long-running server processes: GC (docs/adr/0080), GIL (0105)."""
 
 from __future__ import annotations
 
 import gc
+import sys
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 def tune_gc_for_serving(*, young_threshold: int = 10_000) -> None:
@@ -28,3 +31,17 @@ def tune_gc_for_serving(*, young_threshold: int = 10_000) -> None:
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(young_threshold, gen1, gen2)
+
+
+def tune_gil_for_serving(*, switch_interval_s: float = SWITCH_INTERVAL_S) -> None:
+    """Let a thread waiting for the GIL get it within ``switch_interval_s``.
+
+    The broker runs queries on worker threads (docs/adr/0105). A thread that calls Python
+    for every row (a pattern query) takes the GIL back between rows before a waiting thread
+    is scheduled, so the event loop and short queries wait for CPython's forced switch at
+    every GIL hand-off: 5 ms each by default, several per request. A shorter interval bounds
+    that wait; busy threads are switched more often, which costs them little.
+
+    Call it once, before serving.
+    """
+    sys.setswitchinterval(switch_interval_s)

@@ -42,6 +42,7 @@ from starlette.responses import Response
 from workbench.server.broker.app import RESULT_COUNT
 from workbench.server.exchange.auth import credential_from
 from workbench.server.exchange.metering import Admission
+from workbench.server.exchange.scopes import DATA_READ, DATA_WRITE, format_scopes
 from workbench.server.exchange.service import ExchangeService
 from workbench.server.routes import READ, WRITE, BadPath, NormalisedPath, normalise_path
 from workbench.server.upstream import UpstreamPolicy, upstream_client
@@ -196,6 +197,18 @@ def _refusal(method: str, path: str, product: dict) -> Response:
     return _ngsi_error(400, "BadRequest", f"service '{path[:100]}' not found")
 
 
+def _insufficient_scope(needed: str, held: frozenset[str]) -> Response:
+    """403 for a valid credential without the scope the call needs (RFC 6750 §3.1)."""
+    return _ngsi_error(
+        403,
+        "Forbidden",
+        f"insufficient_scope: this call needs {needed!r}; the credential has "
+        f"{format_scopes(held) or 'none'}.",
+        {"WWW-Authenticate": f'Bearer realm="workbench", error="insufficient_scope", '
+         f'scope="{needed}"'},
+    )
+
+
 def _rate_headers(adm: Admission) -> dict[str, str]:
     if adm.limit is None:
         return {}
@@ -283,6 +296,10 @@ class Gateway:
                 "'X-API-Key: <key>'.",
                 {"WWW-Authenticate": 'Bearer realm="workbench"'},
             )
+        reads = READ.allows(request.method, target.path)  # the normalised path, not the raw one
+        needed = DATA_READ if reads else DATA_WRITE
+        if needed not in principal.scopes:
+            return _insufficient_scope(needed, principal.scopes)
         tenant = request.headers.get("fiware-service", "").strip().lower()
         product = self.service.product_for_service(tenant) if tenant else None
         if product is None:
@@ -291,6 +308,10 @@ class Gateway:
                 "NotFound",
                 f"No product uses Fiware-Service {tenant!r}; see /api/products for the catalog.",
             )
+        if principal.role == "public" and product["restricted"]:
+            return _ngsi_error(
+                403, "Forbidden", "The public (dashboards) credential reads open products only."
+            )
         if principal.role == "admin" or (
             principal.organization_id is not None
             and principal.organization_id == product["organization_id"]
@@ -298,7 +319,7 @@ class Gateway:
             if not WRITE.allows(request.method, target.path):
                 return _refusal(request.method, target.path, product)
             return await self._owner_call(request, product, target)
-        if not READ.allows(request.method, target.path):
+        if not reads:
             return _refusal(request.method, target.path, product)
         entitlement = self.service.entitlement(principal.account_id, product["id"])
         if entitlement is None:

@@ -5,14 +5,24 @@ Only translation happens here: headers, URL parameters and bodies in; status cod
 :class:`~workbench.server.broker.Broker`. Every failure is answered as
 ``{"error", "description"}`` (never an exception escaping the app), so the app also works
 in-process behind ``httpx.ASGITransport``.
+
+No store work runs on the event loop: each request's broker call (and the JSON it
+renders) runs on a worker thread of the app's pool, and the store stops a read that runs
+out of its time budget, counted from the request's arrival
+(docs/adr/0105-broker-queries-off-the-event-loop.md). A slow query therefore delays only
+itself: ``/version`` and other requests are served meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from starlette.applications import Starlette
@@ -24,12 +34,18 @@ from starlette.routing import Route
 from . import history
 from .errors import NgsiError, bad_request, parse_error
 from .service import Broker
+from .store import QUERY_STARTED
 from .tenancy import query_scopes, tenant_name
 
 MAX_BODY = 1024 * 1024
+# Worker threads for store calls. SQLite releases the GIL while it runs, and a thread busy
+# with an expensive query (until its budget stops it) must not leave cheap requests
+# queueing behind it, so the pool is wider than the 2 cores: the OS shares them out.
+WORKERS = 32
 _log = logging.getLogger(__name__)
 _JSON = "application/json"
 Handler = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
 
 
 RESULT_COUNT = "Workbench-Result-Count"  # items in a JSON array body (metered by the gateway)
@@ -100,12 +116,31 @@ def _count_header(total: int | None) -> dict[str, str] | None:
     return {"Fiware-Total-Count": str(total)} if total is not None else None
 
 
-def create_broker_app(broker: Broker) -> Starlette:
+def create_broker_app(broker: Broker, *, workers: int = WORKERS) -> Starlette:
     """Return the ASGI app serving ``/version``, ``/v2/...`` and ``/ql/v2/...`` for ``broker``.
 
     The store is already open, so the app needs no lifespan events: it can be served by
     uvicorn or mounted in-process with ``httpx.ASGITransport(app)``.
+
+    Parameters
+    ----------
+    broker
+        The broker to serve.
+    workers
+        Threads that run store calls off the event loop (at most this many at once).
     """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broker-store")
+
+    async def run(call: Callable[[], T]) -> T:
+        """Run ``call`` on the pool; its reads' time budget starts now."""
+        started = time.monotonic()
+
+        def timed() -> T:
+            QUERY_STARTED.set(started)
+            return call()
+
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(pool, context.run, timed)
 
     @_ngsi
     async def version(request: Request) -> Response:
@@ -123,23 +158,29 @@ def create_broker_app(broker: Broker) -> Starlette:
         params = request.query_params
         if request.method == "POST":
             body = await _body(request)
-            created, eid, etype = broker.create_entity(t, sp, body, params)
+            created, eid, etype = await run(lambda: broker.create_entity(t, sp, body, params))
             if not created:
                 return Response(status_code=204)
             location = f"/v2/entities/{eid}?type={etype}"
             return Response(status_code=201, headers={"Location": location})
-        body, total = broker.query_entities_json(t, sp, params)
-        headers = {**(_count_header(total) or {}), RESULT_COUNT: str(len(orjson.loads(body)))}
-        return Response(body, headers=headers, media_type=_JSON)
+
+        def page() -> Response:
+            body, total = broker.query_entities_json(t, sp, params)
+            headers = {**(_count_header(total) or {}),
+                       RESULT_COUNT: str(len(orjson.loads(body)))}
+            return Response(body, headers=headers, media_type=_JSON)
+
+        return await run(page)
 
     @_ngsi
     async def entity(request: Request) -> Response:
         t, sp = _scope(request)
         eid = request.path_params["entity_id"]
+        params = request.query_params
         if request.method == "DELETE":
-            broker.delete_entity(t, sp, eid, request.query_params)
+            await run(lambda: broker.delete_entity(t, sp, eid, params))
             return Response(status_code=204)
-        return _json(broker.get_entity(t, sp, eid, request.query_params))
+        return await run(lambda: _json(broker.get_entity(t, sp, eid, params)))
 
     @_ngsi
     async def attrs(request: Request) -> Response:
@@ -147,14 +188,11 @@ def create_broker_app(broker: Broker) -> Starlette:
         eid = request.path_params["entity_id"]
         params = request.query_params
         if request.method == "GET":
-            return _json(broker.get_entity(t, sp, eid, params, with_id=False))
+            return await run(lambda: _json(broker.get_entity(t, sp, eid, params, with_id=False)))
         body = await _body(request)
-        if request.method == "POST":
-            broker.append_attrs(t, sp, eid, body, params)
-        elif request.method == "PATCH":
-            broker.update_attrs(t, sp, eid, body, params)
-        else:
-            broker.replace_attrs(t, sp, eid, body, params)
+        write = {"POST": broker.append_attrs, "PATCH": broker.update_attrs,
+                 "PUT": broker.replace_attrs}[request.method]
+        await run(lambda: write(t, sp, eid, body, params))
         return Response(status_code=204)
 
     @_ngsi
@@ -163,11 +201,12 @@ def create_broker_app(broker: Broker) -> Starlette:
         eid, name = request.path_params["entity_id"], request.path_params["attr"]
         params = request.query_params
         if request.method == "GET":
-            return _json(broker.get_attr(t, sp, eid, name, params))
+            return await run(lambda: _json(broker.get_attr(t, sp, eid, name, params)))
         if request.method == "DELETE":
-            broker.delete_attr(t, sp, eid, name, params)
+            await run(lambda: broker.delete_attr(t, sp, eid, name, params))
             return Response(status_code=204)
-        broker.update_attr(t, sp, eid, name, await _body(request), params)
+        body = await _body(request)
+        await run(lambda: broker.update_attr(t, sp, eid, name, body, params))
         return Response(status_code=204)
 
     @_ngsi
@@ -177,9 +216,9 @@ def create_broker_app(broker: Broker) -> Starlette:
         params = request.query_params
         if request.method == "PUT":
             value = await _body(request, text_ok=True)
-            broker.set_attr_value(t, sp, eid, name, value, params)
+            await run(lambda: broker.set_attr_value(t, sp, eid, name, value, params))
             return Response(status_code=204)
-        value = broker.get_attr_value(t, sp, eid, name, params)
+        value = await run(lambda: broker.get_attr_value(t, sp, eid, name, params))
         accept = request.headers.get("accept", "*/*")
         if isinstance(value, dict | list) or (_JSON in accept and "text/plain" not in accept):
             return _json(value)
@@ -188,13 +227,19 @@ def create_broker_app(broker: Broker) -> Starlette:
     @_ngsi
     async def types(request: Request) -> Response:
         t, sp = _scope(request)
-        found, total = broker.list_types(t, sp, request.query_params)
-        return _json(found, headers=_count_header(total))
+        params = request.query_params
+
+        def listing() -> Response:
+            found, total = broker.list_types(t, sp, params)
+            return _json(found, headers=_count_header(total))
+
+        return await run(listing)
 
     @_ngsi
     async def entity_type(request: Request) -> Response:
         t, sp = _scope(request)
-        return _json(broker.get_type(t, sp, request.path_params["entity_type"]))
+        entity_type = request.path_params["entity_type"]
+        return await run(lambda: _json(broker.get_type(t, sp, entity_type)))
 
     @_ngsi
     async def op_update(request: Request) -> Response:
@@ -208,46 +253,66 @@ def create_broker_app(broker: Broker) -> Starlette:
             raise bad_request(f"Invalid JSON field for update: {sorted(unknown)[0]}")
         if "actionType" not in body or "entities" not in body:
             raise bad_request("actionType and entities are both needed")
-        broker.batch_update(t, sp, body["actionType"], body["entities"],
-                            key_values="keyValues" in options.split(","))
+        await run(lambda: broker.batch_update(t, sp, body["actionType"], body["entities"],
+                                              key_values="keyValues" in options.split(",")))
         return Response(status_code=204)
 
     @_ngsi
     async def op_query(request: Request) -> Response:
         t, sp = _scope(request)
         body = await _body(request)
-        found, total = broker.batch_query(t, sp, body, request.query_params)
-        return _json(found, headers=_count_header(total))
+        params = request.query_params
+
+        def query() -> Response:
+            found, total = broker.batch_query(t, sp, body, params)
+            return _json(found, headers=_count_header(total))
+
+        return await run(query)
 
     @_ngsi
     async def ql_entity(request: Request) -> Response:
         t, sp = _scope(request)
-        body, total = broker.history_entity(t, sp, request.path_params["entity_id"],
-                                            request.query_params)
-        return _json(body, headers=_count_header(total))
+        eid, params = request.path_params["entity_id"], request.query_params
+
+        def points() -> Response:
+            body, total = broker.history_entity(t, sp, eid, params)
+            return _json(body, headers=_count_header(total))
+
+        return await run(points)
 
     @_ngsi
     async def ql_entity_attr(request: Request) -> Response:
         t, sp = _scope(request)
-        p = request.path_params
-        body, total = broker.history_attr(t, sp, p["entity_id"], p["attr"], request.query_params)
-        return _json(body, headers=_count_header(total))
+        p, params = request.path_params, request.query_params
+
+        def points() -> Response:
+            body, total = broker.history_attr(t, sp, p["entity_id"], p["attr"], params)
+            return _json(body, headers=_count_header(total))
+
+        return await run(points)
 
     @_ngsi
     async def ql_type_attr(request: Request) -> Response:
         t, sp = _scope(request)
-        p = request.path_params
-        body, total = broker.history_type_attr(t, sp, p["entity_type"], p["attr"],
-                                               request.query_params)
-        return _json(body, headers=_count_header(total))
+        p, params = request.path_params, request.query_params
+
+        def points() -> Response:
+            body, total = broker.history_type_attr(t, sp, p["entity_type"], p["attr"], params)
+            return _json(body, headers=_count_header(total))
+
+        return await run(points)
 
     @_ngsi
     async def ql_type(request: Request) -> Response:
         t, sp = _scope(request)
-        body, total = history.type_entities(broker.store, tenant_name(t), query_scopes(sp),
-                                            request.path_params["entity_type"],
-                                            request.query_params)
-        return _json(body, headers=_count_header(total))
+        etype, params = request.path_params["entity_type"], request.query_params
+
+        def points() -> Response:
+            body, total = history.type_entities(broker.store, tenant_name(t), query_scopes(sp),
+                                                etype, params)
+            return _json(body, headers=_count_header(total))
+
+        return await run(points)
 
     routes = [
         Route("/version", version, methods=["GET"]),
@@ -279,4 +344,5 @@ def create_broker_app(broker: Broker) -> Starlette:
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.broker = broker
+    app.state.pool = pool
     return app

@@ -14,14 +14,27 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=".workbench/broker.db", help="SQLite database file")
     p.add_argument("--sync", default="NORMAL", choices=["NORMAL", "FULL"],
                    help="SQLite synchronous mode: NORMAL survives kill -9, FULL power loss")
+    p.add_argument("--query-budget-s", type=_seconds, default=None, metavar="SECONDS",
+                   help="stop a query after this long and answer 400 (default: "
+                        "$WORKBENCH_QUERY_BUDGET_S, else 5)")
     p.set_defaults(func=_run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from workbench.server._files import use_private_umask
-    from workbench.server._gc import tune_gc_for_serving
+    from workbench.server._gc import tune_gc_for_serving, tune_gil_for_serving
 
     from . import Broker, create_broker_app, open_store
 
@@ -35,9 +48,10 @@ def _run(args: argparse.Namespace) -> int:
                 self.force_exit = True
             self.should_exit = True
 
-    store = open_store(args.db, synchronous=args.sync)
+    store = open_store(args.db, synchronous=args.sync, query_budget_s=args.query_budget_s)
     app = create_broker_app(Broker(store))
     tune_gc_for_serving()
+    tune_gil_for_serving()
     have = importlib.util.find_spec
     config = uvicorn.Config(
         app,

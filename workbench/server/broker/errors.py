@@ -31,6 +31,15 @@ def parse_error(description: str = "Errors found in incoming JSON buffer") -> Ng
     return NgsiError(400, "ParseError", description)
 
 
+def over_budget(budget_s: float) -> NgsiError:
+    """400 BadRequest: a query ran out of its time budget (ADR 0107)."""
+    return NgsiError(
+        400, "BadRequest",
+        f"The query did not finish within the broker's time budget of {budget_s:g} s and was "
+        "stopped. Narrow it (a type, ids, a geo-filter, a simpler pattern or q) or page "
+        "with a smaller limit.")
+
+
 def not_found(description: str) -> NgsiError:
     """404 NotFound."""
     return NgsiError(404, "NotFound", description)

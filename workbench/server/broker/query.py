@@ -16,6 +16,7 @@ from typing import Any
 from .entities import check_name, normalize_datetime, parse_datetime
 from .errors import bad_request
 from .geo import GeoFilter, parse_geo_query
+from .patterns import check_pattern
 from .tenancy import PathScope
 
 DEFAULT_LIMIT = 20
@@ -178,10 +179,7 @@ def parse_q(text: str | None, *, metadata: bool = False) -> list[Condition]:
         if op == "~=":
             if not rhs:
                 raise bad_request("invalid query: empty pattern")
-            try:
-                re.compile(rhs)
-            except re.error:
-                raise bad_request(f"invalid query: bad regular expression {rhs[:60]!r}") from None
+            check_pattern(rhs, "q" if not metadata else "mq")
             out.append(Condition(attr, path, md, "match", pattern=rhs))
             continue
         name = {"==": "eq", ":": "eq", "!=": "ne", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}[op]
@@ -296,14 +294,6 @@ def parse_order(raw: str | None) -> list[tuple[str, bool]]:
     return out
 
 
-def _check_pattern(p: str, what: str) -> str:
-    try:
-        re.compile(p)
-    except re.error:
-        raise bad_request(f"Invalid regex for {what}: {p[:60]!r}") from None
-    return p
-
-
 def selector(*, ids: list[str] | None = None, id_pattern: str | None = None,
              types: list[str] | None = None, type_pattern: str | None = None) -> Selector:
     """Build a validated :class:`Selector`."""
@@ -313,9 +303,9 @@ def selector(*, ids: list[str] | None = None, id_pattern: str | None = None,
         raise bad_request("Incompatible parameters: type, typePattern")
     return Selector(
         tuple(check_name(i, "entity id") for i in ids) if ids is not None else None,
-        _check_pattern(id_pattern, "idPattern") if id_pattern is not None else None,
+        check_pattern(id_pattern, "idPattern") if id_pattern is not None else None,
         tuple(check_name(t, "entity type") for t in types) if types is not None else None,
-        _check_pattern(type_pattern, "typePattern") if type_pattern is not None else None,
+        check_pattern(type_pattern, "typePattern") if type_pattern is not None else None,
     )
 
 

@@ -2,19 +2,21 @@
 
 One table of entities with attributes as a JSON text column (queried with JSON1's
 ``json_extract``), an R*Tree of location bounding boxes, a table of attribute types per
-entity type, and an append-only history table. WAL journal; one connection guarded by a
-lock (the broker is one process; a multi-process deployment uses PostgreSQL).
+entity type, and an append-only history table. WAL journal; writes go through one
+connection guarded by a lock (the broker is one process; a multi-process deployment uses
+PostgreSQL); reads run in the caller's thread on a read-only connection of its own, each
+in one snapshot and within a time budget (docs/adr/0105-broker-queries-off-the-event-loop.md).
 """
 
 from __future__ import annotations
 
 import math
-import re
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,10 @@ import orjson
 from .._files import private_file
 from . import geo
 from .entities import Entity
-from .errors import bad_request
+from .errors import bad_request, over_budget
+from .patterns import pattern_matches
 from .query import Condition, Literal, QuerySpec
-from .store import HistoryPoint, HistoryQuery, TypeInfo
+from .store import QUERY_STARTED, HistoryPoint, HistoryQuery, TypeInfo, default_query_budget_s
 from .tenancy import PathScope
 
 _SCHEMA = """
@@ -88,6 +91,14 @@ FRESH_MAX = 100_000  # fresh points of a tenant before they are merged into geo_
 _MAX_CELLS = 4096  # a larger query box scans the tenant's points instead
 _FAST_NEAR_M = 20_000.0  # near queries up to this radius take the ranked fast path
 _NEAR_SLACK = 0.005  # relative error bound of the planar distance within that radius
+# SQLite calls the progress handler every this many virtual-machine steps (~0.1 ms): the
+# granularity of the time budget
+_BUDGET_STEPS = 4000
+_READER_CACHE_KIB = 16384  # page cache of each reader connection (they share the mmap)
+_NO_DEADLINE = float("inf")
+# A read that has used this much CPU is a long one: long reads take turns, one per two
+# cores, so they cannot crowd out the event loop and the short reads (ADR 0105).
+LONG_READ_CPU_S = 0.02
 
 
 def _by_block(row: tuple) -> int:
@@ -103,15 +114,6 @@ def _block(cell: int) -> int:
     return (row >> _BLOCK_SHIFT) * _ROW + (col >> _BLOCK_SHIFT)
 
 _NUMERIC = "('integer','real')"
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _regexp(pattern: str, value: Any) -> bool:
-    return isinstance(value, str) and _compiled(pattern).search(value) is not None
 
 
 def _row_entity(row: tuple) -> Entity:
@@ -368,16 +370,26 @@ def order_sql(order: list[tuple[str, bool]]) -> tuple[str, list[Any]]:
 class SqliteStore:
     """The default :class:`EntityStore`: one SQLite file in WAL mode."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL",
+                 query_budget_s: float | None = None) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA", "OFF"):
             raise ValueError("synchronous must be NORMAL, FULL, EXTRA or OFF")
+        if query_budget_s is None:
+            query_budget_s = default_query_budget_s()
+        if not 0 < query_budget_s < _NO_DEADLINE:
+            raise ValueError("query_budget_s must be a positive number of seconds")
+        self.query_budget_s = float(query_budget_s)
         path = str(path)
         if path != ":memory:":
             private_file(path)  # 0600, so SQLite's -wal and -shm files are 0600 too
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        db = self._db
+        self._local = threading.local()  # per thread: reader connection, deadline
+        self._readers: list[sqlite3.Connection] = []
+        self._writer_thread: int | None = None  # the thread inside transaction()
+        self._long_lane = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
+        self._writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db = self._writer
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         db.execute("PRAGMA cache_size=-131072")
@@ -389,7 +401,9 @@ class SqliteStore:
         # autocheckpoint stays only as a backstop if the WAL ever grows past ~256 MB.
         db.execute("PRAGMA wal_autocheckpoint=65536")
         db.execute("PRAGMA journal_size_limit=67108864")
-        db.create_function("regexp", 2, _regexp, deterministic=True)
+        db.create_function("regexp", 2, pattern_matches, deterministic=True)
+        if path == ":memory:":  # reads share the writer's connection: it needs the budget
+            db.set_progress_handler(self._over_budget, _BUDGET_STEPS)
         exists = db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entities'"
         ).fetchone()
@@ -408,10 +422,12 @@ class SqliteStore:
         self._depth = 0
         self._next_pk: int | None = None
         self._fresh: dict[str, int] = {}  # fresh points per tenant (a hint for merging)
-        # read caches, valid while the data does not change (see _check_caches)
+        # read caches, valid while the data does not change (see _check_caches); shared by
+        # the reader threads under _cache_lock
+        self._cache_lock = threading.Lock()
+        self._generation = 0  # bumped whenever the caches are cleared
         self._counts: dict[tuple[str, tuple], int] = {}
         self._bounds: dict[tuple[str, tuple], dict[int, int]] = {}  # offset -> last pk
-        self._cache_version = -1
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if path != ":memory:":
@@ -445,6 +461,7 @@ class SqliteStore:
             self._db.execute("BEGIN IMMEDIATE")
             self._next_pk = None  # another process may have written since: re-read max(pk)
             self._depth = 1
+            self._writer_thread = threading.get_ident()
             try:
                 yield
             except BaseException:
@@ -453,9 +470,12 @@ class SqliteStore:
                 self._fresh.clear()
                 raise
             else:
-                self._db.execute("COMMIT")
+                with self._cache_lock:  # readers start their snapshots under it (_reading)
+                    self._db.execute("COMMIT")
+                    self._clear_caches_locked()
             finally:
                 self._depth = 0
+                self._writer_thread = None
                 self._clear_caches()
 
     def close(self) -> None:
@@ -463,7 +483,123 @@ class SqliteStore:
         if self._checkpointer is not None:
             self._checkpointer.join(10)
         with self._lock:
-            self._db.close()
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self._writer.close()
+
+    # --- reading: connections, snapshots, time budget ------------------------------------
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection of this thread's current read, else the writer."""
+        return getattr(self._local, "db", None) or self._writer
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection (opened on first use)."""
+        db = getattr(self._local, "reader", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA query_only=1")
+            db.execute(f"PRAGMA cache_size=-{_READER_CACHE_KIB}")
+            db.execute("PRAGMA mmap_size=1073741824")
+            db.execute("PRAGMA temp_store=MEMORY")
+            db.create_function("regexp", 2, pattern_matches, deterministic=True)
+            db.set_progress_handler(self._over_budget, _BUDGET_STEPS)
+            with self._lock:
+                self._readers.append(db)
+            self._local.reader = db
+            self._local.data_version = -1
+        return db
+
+    def _over_budget(self) -> int:
+        """SQLite's progress handler: non-zero stops the statement (SQLITE_INTERRUPT).
+
+        A read past its deadline is stopped. A read that has used LONG_READ_CPU_S of CPU
+        first waits (without the GIL) for a place in the long-read lane, until its deadline
+        at most.
+        """
+        local = self._local
+        deadline = getattr(local, "deadline", None)
+        if deadline is None:
+            return False
+        now = time.monotonic()
+        if now > deadline:
+            return True
+        if local.lane_from is not None and time.thread_time() > local.lane_from:
+            local.lane_from = None
+            if not self._long_lane.acquire(timeout=deadline - now):
+                return True
+            local.in_lane = True
+        return False
+
+    def _check_deadline(self) -> None:
+        """Raise the over-budget error if this thread's read has used up its time.
+
+        Called between the Python-side steps of a read (geometry tests), which may also
+        make a long read wait for its turn.
+        """
+        if self._over_budget():
+            raise over_budget(self.query_budget_s)
+
+    @contextmanager
+    def _reading(self, *, patterns: bool = False) -> Iterator[None]:
+        """Run the reads of one query in one snapshot, within the time budget.
+
+        The budget counts from :data:`QUERY_STARTED` (when the request arrived) if set. A
+        file database is read on this thread's own connection, so readers run in parallel
+        with each other and with the writer; an in-memory one (tests) on the writer's,
+        under the lock. Inside :meth:`transaction` the writer reads its own changes.
+
+        A read that has used LONG_READ_CPU_S of CPU waits for a place in the long-read lane
+        (see :meth:`_over_budget`); one with ``patterns`` calls Python for each candidate
+        row, holding the GIL the event loop needs, and so takes its place from the start.
+        """
+        local = self._local
+        if getattr(local, "deadline", None) is not None or self._writer_thread == (
+                threading.get_ident()):
+            yield  # nested in a read, or a read-modify-write of this thread
+            return
+        started = QUERY_STARTED.get()
+        local.deadline = (time.monotonic() if started is None else started) + self.query_budget_s
+        local.lane_from = None  # no turn-taking until the snapshot is open (cache lock)
+        local.in_lane = False
+        try:
+            if self.path == ":memory:":  # one read at a time anyway: no lane
+                with self._lock:
+                    self._check_deadline()
+                    yield
+                return
+            db = self._reader()
+            self._check_caches(db)
+            self._check_deadline()
+            with self._cache_lock:  # the snapshot and the cache generation go together
+                local.generation = self._generation
+                db.execute("BEGIN")
+                db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            local.db = db
+            if patterns:
+                wait = local.deadline - time.monotonic()
+                if wait <= 0 or not self._long_lane.acquire(timeout=wait):
+                    raise over_budget(self.query_budget_s)
+                local.in_lane = True
+            else:
+                local.lane_from = time.thread_time() + LONG_READ_CPU_S
+            yield
+        except sqlite3.OperationalError:
+            if time.monotonic() > local.deadline:
+                raise over_budget(self.query_budget_s) from None
+            raise
+        finally:
+            local.deadline = None
+            local.lane_from = None
+            if getattr(local, "db", None) is not None:
+                local.db = None
+                if db.in_transaction:
+                    db.execute("COMMIT")
+            if local.in_lane:
+                local.in_lane = False
+                self._long_lane.release()
 
     # --- reads ------------------------------------------------------------------------
 
@@ -471,7 +607,7 @@ class SqliteStore:
              type: str | None = None) -> list[Entity]:
         out: list[Entity] = []
         ids = list(dict.fromkeys(ids))
-        with self._lock:
+        with self._reading():
             for i in range(0, len(ids), 500):
                 chunk = ids[i:i + 500]
                 sql = _Sql()
@@ -519,51 +655,84 @@ class SqliteStore:
         return _page_json(rows, key_values), total
 
     def _query_rows(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
-        with self._lock:
+        patterns = any(c.op == "match" for c in spec.conditions) or any(
+            s.id_pattern is not None or s.type_pattern is not None for s in spec.selectors)
+        with self._reading(patterns=patterns):
             if spec.geo is not None:
                 return self._geo_query(tenant, spec)
-            self._check_caches()
             sql = self._where(tenant, spec)
             where, params, offset = sql.where(), list(sql.params), spec.offset
-            bounds = None
+            key = (where, tuple(params))
             if not spec.order:
                 # default order (pk): resume after the last pk of a page served before
                 # instead of stepping over ``offset`` rows again (ADR 0071)
-                if len(self._bounds) >= 256:
-                    self._bounds.clear()
-                bounds = self._bounds.setdefault((where, tuple(params)), {})
-                start = offset if offset in bounds else max(
-                    (o for o in bounds if o <= offset), default=None)
-                if start:
+                with self._cache_lock:
+                    bounds = self._bounds.get(key, {}) if self._cache_fresh() else {}
+                    start = offset if offset in bounds else max(
+                        (o for o in bounds if o <= offset), default=None)
+                    last_pk = bounds[start] if start else None
+                if last_pk is not None:
                     where += " AND e.pk > ?"
-                    params.append(bounds[start])
+                    params.append(last_pk)
                     offset -= start
             order, oparams = order_sql(spec.order)
             rows = self._db.execute(
                 f"SELECT {_COLS} FROM entities e WHERE {where}{order} LIMIT ? OFFSET ?",
                 [*params, *oparams, spec.limit, offset],
             ).fetchall()
-            if bounds is not None and rows:
-                if len(bounds) >= 4096:
-                    bounds.clear()
-                bounds[spec.offset + len(rows)] = rows[-1][0]
+            if not spec.order and rows:
+                self._cache_put(self._bounds, key, spec.offset + len(rows), rows[-1][0])
             total = self._count(sql) if spec.count else None
             return rows, total
 
-    def _check_caches(self) -> None:
+    def _check_caches(self, db: sqlite3.Connection) -> None:
         """Drop cached counts and page bounds if another connection has committed since.
 
-        Our own commits clear them in :meth:`transaction`; ``PRAGMA data_version`` changes
-        when any other connection (another process) commits.
+        Our own commits clear them in :meth:`transaction`; ``PRAGMA data_version`` of a
+        reader's connection changes when any other connection (our writer, another
+        process) commits. Called before the reader's snapshot begins.
         """
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._cache_version:
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._local.data_version:  # also on a new connection's first read
             self._clear_caches()
-            self._cache_version = version
+            self._local.data_version = version
 
     def _clear_caches(self) -> None:
+        with self._cache_lock:
+            self._clear_caches_locked()
+
+    def _clear_caches_locked(self) -> None:
+        self._generation += 1
         self._counts.clear()
         self._bounds.clear()
+
+    def _cache_fresh(self) -> bool:
+        """True when this read's snapshot is the data the caches describe (lock held)."""
+        return getattr(self._local, "generation", self._generation) == self._generation
+
+    def _cache_put(self, cache: dict, key: tuple, sub: int | None, value: int) -> None:
+        """Remember ``value`` under ``key`` (and ``sub``) unless the data changed meanwhile.
+
+        A read starts its snapshot and notes the cache generation under the cache lock, and
+        a commit clears the caches and bumps the generation under it too: so a read uses
+        and stores cached values only while no commit has happened since its snapshot.
+        """
+        with self._cache_lock:
+            if not self._cache_fresh():
+                return
+            if sub is None:
+                if len(cache) >= 256:
+                    cache.clear()
+                cache[key] = value
+                return
+            bounds = cache.get(key)
+            if bounds is None:
+                if len(cache) >= 256:
+                    cache.clear()
+                bounds = cache[key] = {}
+            elif len(bounds) >= 4096:
+                bounds.clear()
+            bounds[sub] = value
 
     def _count(self, sql: _Sql) -> int:
         """``COUNT(*)`` of a filter, cached until the data changes.
@@ -572,13 +741,12 @@ class SqliteStore:
         100k index entries costs ~5 ms.
         """
         key = (sql.where(), tuple(sql.params))
-        total = self._counts.get(key)
+        with self._cache_lock:
+            total = self._counts.get(key) if self._cache_fresh() else None
         if total is None:
             total = self._db.execute(
                 f"SELECT COUNT(*) FROM entities e WHERE {key[0]}", sql.params).fetchone()[0]
-            if len(self._counts) >= 256:
-                self._counts.clear()
-            self._counts[key] = total
+            self._cache_put(self._counts, key, None, total)
         return total
 
     def _geo_query(self, tenant: str, spec: QuerySpec) -> tuple[list[tuple], int | None]:
@@ -719,6 +887,7 @@ class SqliteStore:
         for src, cond, params in self._tiers(tenant, flt.bbox, sql, plain):
             rows += self._db.execute(f"SELECT g.pk, g.x, g.y FROM {src} WHERE {cond}",
                                      params).fetchall()
+        self._check_deadline()
         if not rows:
             return np.empty(0, dtype=np.int64), (np.empty(0) if flt.georel == "near" else None)
         arr = np.asarray(rows, dtype=float)
@@ -751,6 +920,7 @@ class SqliteStore:
         ).fetchall()
         if not rows:
             return [], []
+        self._check_deadline()
         result = geo.matches(flt, [orjson.loads(g) for _, g in rows])
         if flt.georel == "near":
             hits = [(pk, d) for (pk, _), d in zip(rows, result, strict=True) if d is not None]
@@ -759,7 +929,7 @@ class SqliteStore:
 
     def types(self, tenant: str, scopes: list[PathScope], *, type: str | None = None
               ) -> list[TypeInfo]:
-        with self._lock:
+        with self._reading():
             sql = _Sql()
             sql.add("e.tenant = ?", tenant)
             if type is not None:
@@ -801,7 +971,7 @@ class SqliteStore:
         if ps.clauses:
             sql.add(ps.where().replace("e.service_path", "service_path"), *ps.params)
         base = f"SELECT seq, entity_id, entity_type, ts, attrs FROM history WHERE {sql.where()}"
-        with self._lock:
+        with self._reading():
             if query.last_n is not None:
                 inner = f"{base} ORDER BY ts DESC, entity_id DESC, seq DESC LIMIT ?"
                 params = [*sql.params, query.last_n]

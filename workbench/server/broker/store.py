@@ -8,8 +8,10 @@ backend-neutral :class:`~workbench.server.broker.query.QuerySpec`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -17,6 +19,27 @@ from typing import Any, Protocol, runtime_checkable
 from .entities import Entity
 from .query import QuerySpec
 from .tenancy import PathScope
+
+DEFAULT_QUERY_BUDGET_S = 5.0
+QUERY_BUDGET_ENV = "WORKBENCH_QUERY_BUDGET_S"
+#: ``time.monotonic()`` when the request being served arrived. A store counts a query's
+#: time budget from it, so time spent queued for a worker thread counts too; unset, the
+#: budget starts when the query does.
+QUERY_STARTED: ContextVar[float | None] = ContextVar("query_started", default=None)
+
+
+def default_query_budget_s() -> float:
+    """The query time budget: ``$WORKBENCH_QUERY_BUDGET_S`` seconds, else 5."""
+    raw = os.environ.get(QUERY_BUDGET_ENV)
+    if raw is None:
+        return DEFAULT_QUERY_BUDGET_S
+    try:
+        budget = float(raw)
+    except ValueError:
+        budget = -1.0
+    if not 0 < budget < float("inf"):
+        raise ValueError(f"{QUERY_BUDGET_ENV} must be a positive number of seconds, got {raw!r}")
+    return budget
 
 
 @dataclass(slots=True)
@@ -56,7 +79,13 @@ class TypeInfo:
 
 @runtime_checkable
 class EntityStore(Protocol):
-    """What the broker needs from a database. All writes happen inside :meth:`transaction`."""
+    """What the broker needs from a database. All writes happen inside :meth:`transaction`.
+
+    Every read (:meth:`find`, :meth:`query`, :meth:`types`, :meth:`history`) runs within a
+    time budget counted from :data:`QUERY_STARTED` and raises a 400
+    :class:`~workbench.server.broker.NgsiError` when it is spent; stores are called from
+    worker threads, several at a time (docs/adr/0105-broker-queries-off-the-event-loop.md).
+    """
 
     def transaction(self) -> AbstractContextManager[None]:
         """Serialise a read-modify-write; commit on success, roll back on error."""
@@ -101,7 +130,8 @@ class EntityStore(Protocol):
         """Release the database."""
 
 
-def open_store(path: str | Path, *, synchronous: str = "NORMAL") -> EntityStore:
+def open_store(path: str | Path, *, synchronous: str = "NORMAL",
+               query_budget_s: float | None = None) -> EntityStore:
     """Open (creating if needed) the SQLite store at ``path``.
 
     Parameters
@@ -111,6 +141,9 @@ def open_store(path: str | Path, *, synchronous: str = "NORMAL") -> EntityStore:
     synchronous
         SQLite ``synchronous`` mode. ``NORMAL`` with WAL survives the process being killed
         (every acknowledged write is in the WAL file); ``FULL`` also survives power loss.
+    query_budget_s
+        How long one read may take before it is stopped and answered 400 (default
+        :func:`default_query_budget_s`).
 
     Examples
     --------
@@ -119,4 +152,4 @@ def open_store(path: str | Path, *, synchronous: str = "NORMAL") -> EntityStore:
     """
     from .sqlite_store import SqliteStore
 
-    return SqliteStore(path, synchronous=synchronous)
+    return SqliteStore(path, synchronous=synchronous, query_budget_s=query_budget_s)

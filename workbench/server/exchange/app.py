@@ -15,6 +15,7 @@ from workbench.server.gateway import GATEWAY_METHODS, Gateway
 from workbench.server.upstream import UpstreamPolicy
 
 from . import api, oauth
+from .browser_security import BrowserSecurityMiddleware
 from .problems import install_problem_handlers
 from .service import ExchangeService
 
@@ -27,6 +28,7 @@ def create_exchange_app(
     commission: Decimal | str | float = "0.10",
     service: ExchangeService | None = None,
     upstream_policy: UpstreamPolicy | None = None,
+    secure_cookies: bool = False,
 ) -> FastAPI:
     """Return the exchange app for ``data_dir`` (created if needed).
 
@@ -40,6 +42,9 @@ def create_exchange_app(
         An already opened :class:`ExchangeService` (else one is opened on ``data_dir``).
     upstream_policy
         Which upstream brokers products may use (default: ``WORKBENCH_ALLOW_UPSTREAM``).
+    secure_cookies
+        The exchange is served over HTTPS (behind a TLS proxy): cookies get ``Secure`` and
+        responses ``Strict-Transport-Security``.
     """
     svc = service or ExchangeService.open(
         data_dir, commission=commission, upstream_policy=upstream_policy
@@ -74,6 +79,8 @@ def create_exchange_app(
         lifespan=lifespan,
     )
     app.state.service = svc
+    app.state.secure_cookies = secure_cookies
+    app.add_middleware(BrowserSecurityMiddleware, secure=secure_cookies)
     install_problem_handlers(app)
     app.include_router(api.router)
     app.include_router(oauth.router)

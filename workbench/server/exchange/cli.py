@@ -30,6 +30,18 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "also $WORKBENCH_ALLOW_UPSTREAM). Loopback and private addresses need their address "
         "or range listed. Default: no upstream brokers.",
     )
+    p.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="served over HTTPS (behind a TLS proxy): Secure cookies and HSTS",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated); "
+        "by default it is ignored, so clients cannot pose as others to the log-in throttle",
+    )
     p.set_defaults(func=_serve)
 
     users = subparsers.add_parser("users", help="manage exchange accounts (admins, trainers)")
@@ -58,6 +70,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         help="also subscribe every account (repeatable; accepts the current terms)",
     )
     ws.add_argument("--purpose", default="Workshop training")
+    ws.add_argument(
+        "--key-scopes",
+        default="data:read account:read account:manage",
+        help="scopes of the participants' API keys (space-separated; default lets them read "
+        "data and subscribe; 'data:read' makes read-only keys)",
+    )
     ws.set_defaults(func=_users_workshop)
 
     verify = users_sub.add_parser("verify", help="mark accounts verified (restricted products)")
@@ -90,7 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from workbench.server._files import use_private_umask
-    from workbench.server._gc import tune_gc_for_serving
+    from workbench.server._gc import tune_gc_for_serving, tune_gil_for_serving
     from workbench.server.upstream import UpstreamPolicy
 
     from .app import create_exchange_app
@@ -103,10 +121,14 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_exchange_app(
-        Path(args.data_dir), commission=args.commission, upstream_policy=policy
+        Path(args.data_dir),
+        commission=args.commission,
+        secure_cookies=args.secure_cookies,
+        upstream_policy=policy,
     )
     _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
     tune_gc_for_serving()
+    tune_gil_for_serving()
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
     sys.stdout.flush()
     uvicorn.run(
@@ -114,6 +136,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         access_log=args.access_log,
+        proxy_headers=args.forwarded_allow_ips is not None,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
         timeout_graceful_shutdown=5,
     )
@@ -165,7 +189,7 @@ def _users_workshop(args: argparse.Namespace) -> int:
                 print(
                     f"note: {email}'s subscription to {product_id} awaits approval", file=sys.stderr
                 )
-        _, key = svc.issue_api_key(account_id, label="workshop")
+        _, key = svc.issue_api_key(account_id, label="workshop", scopes=args.key_scopes)
         writer.writerow([email, password, account_id, key])
     return 0
 
