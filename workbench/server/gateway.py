@@ -183,9 +183,9 @@ def _ngsi_error(
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def _refusal(method: str, path: str, product: dict) -> Response:
+def _refusal(method: str, path: str, product: dict | None) -> Response:
     """The NGSI error for a call outside the caller's allow-list."""
-    if WRITE.allows(method, path):
+    if product is not None and WRITE.allows(method, path):
         return _ngsi_error(
             403,
             "Forbidden",
@@ -297,6 +297,8 @@ class Gateway:
                 {"WWW-Authenticate": 'Bearer realm="workbench"'},
             )
         reads = READ.allows(request.method, target.path)  # the normalised path, not the raw one
+        if not reads and not WRITE.allows(request.method, target.path):
+            return _refusal(request.method, target.path, None)  # no data-plane route: 400/405
         needed = DATA_READ if reads else DATA_WRITE
         if needed not in principal.scopes:
             return _insufficient_scope(needed, principal.scopes)
