@@ -86,3 +86,59 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class RawResponse:
+    """What :func:`raw_http` got back, and the exact bytes it sent (``wire``)."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes, wire: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self.content = body
+        self.wire = wire
+
+    def json(self):
+        import json
+
+        return json.loads(self.content)
+
+
+def raw_http(
+    url: str,
+    method: str,
+    target: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    timeout_s: float = 30.0,
+) -> RawResponse:
+    """Send one HTTP/1.1 request with ``target`` exactly as given (no normalisation).
+
+    httpx and curl (without ``--path-as-is``) remove ``..`` segments before sending; this
+    writes the request with h11 (which sends the target byte for byte) on a socket.
+    """
+    import h11
+
+    parsed = httpx.URL(url)
+    conn = h11.Connection(h11.CLIENT)
+    fields = [("Host", f"{parsed.host}:{parsed.port}"), *(headers or {}).items()]
+    fields += [("Content-Length", str(len(body))), ("Connection", "close")]
+    wire = conn.send(h11.Request(method=method, target=target, headers=fields))
+    wire += conn.send(h11.Data(data=body)) if body else b""
+    wire += conn.send(h11.EndOfMessage())
+    status, out_headers, chunks = 0, {}, []
+    with socket.create_connection((parsed.host, parsed.port), timeout=timeout_s) as sock:
+        sock.sendall(wire)
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(sock.recv(65536))
+                continue
+            if isinstance(event, h11.Response):
+                status = event.status_code
+                out_headers = {k.decode().lower(): v.decode("latin-1") for k, v in event.headers}
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                break
+    return RawResponse(status, out_headers, b"".join(chunks), wire)

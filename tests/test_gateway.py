@@ -26,7 +26,8 @@ WARDS = {"Fiware-Service": "wards"}
 def exchange(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("gateway")
     build_exchange(data_dir)
-    with ExchangeServer(data_dir) as server:
+    # the upstream brokers of these tests run on loopback, which the operator must list
+    with ExchangeServer(data_dir, env={"WORKBENCH_ALLOW_UPSTREAM": "127.0.0.1"}) as server:
         yield server
 
 

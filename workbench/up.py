@@ -57,8 +57,10 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from workbench.server._files import use_private_umask
     from workbench.server.seed import is_seeded, seed
 
+    use_private_umask()
     data_dir = Path(args.data_dir).resolve()
     started = time.monotonic()
     if not is_seeded(data_dir):

@@ -7,18 +7,27 @@ broker's response is returned unchanged (``RateLimit-*`` headers are added). Err
 NGSI-shaped ``{"error", "description"}``:
 
 =====  ======================================================================
+400    a path with encoded ``/``, ``\\`` or dot segments, or no data-plane route
 401    no, unknown, expired or revoked credential (``WWW-Authenticate: Bearer``)
-403    valid credential without an active subscription to that product
+403    valid credential without an active subscription to that product, or a write
+       through a read-only subscription
 404    no product uses that ``Fiware-Service``
+405    a data-plane path, but not with that method
 429    rate limit or monthly quota (``Retry-After``, ``RateLimit-*``)
 502    the product's broker could not be reached (the call is not counted)
 503    the call could not be written to the usage ledger (withheld, not counted)
 =====  ======================================================================
 
+The request path is normalised once (percent-decoding, dot segments removed) and that
+path is both authorised against an explicit allow-list — :data:`~workbench.server.routes.READ`
+for subscribers, :data:`~workbench.server.routes.WRITE` for the product's provider — and
+forwarded (docs/adr/0100-normalise-the-path-once-and-authorise-an-allow-list.md).
+
 Where a product's data lives is a per-product setting: the embedded broker is called
 in-process as an ASGI app (:class:`AsgiBackend`, no sockets, no serialisation beyond the
 broker's own); a product with ``upstream_url`` is reached over HTTP with httpx
-(:class:`HttpBackend`), e.g. an Orion. Both implement :class:`Backend`
+(:class:`HttpBackend`, through the operator's allow-list of :mod:`workbench.server.upstream`),
+e.g. an Orion. Both implement :class:`Backend`
 (docs/adr/0014-gateway-backends-in-process-or-http.md).
 """
 
@@ -36,6 +45,8 @@ from workbench.server.exchange.auth import credential_from
 from workbench.server.exchange.metering import Admission, UsageNotRecorded
 from workbench.server.exchange.scopes import DATA_READ, DATA_WRITE, format_scopes
 from workbench.server.exchange.service import ExchangeService
+from workbench.server.routes import READ, WRITE, BadPath, NormalisedPath, normalise_path
+from workbench.server.upstream import UpstreamPolicy, upstream_client
 
 RawHeaders = list[tuple[bytes, bytes]]
 _RESULT_COUNT = RESULT_COUNT.lower().encode()
@@ -59,8 +70,7 @@ _HOP_BY_HOP = frozenset(
 _RESPONSE_DROP = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"content-encoding"}
 )
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_READ_POSTS = ("/v2/op/query",)
+_VERSION = NormalisedPath("/version", b"/version")
 GATEWAY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -78,7 +88,7 @@ class Backend(Protocol):
     counts_results: bool
 
     async def send(
-        self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
+        self, method: str, path: NormalisedPath, query: bytes, headers: RawHeaders, body: bytes
     ) -> tuple[int, RawHeaders, bytes]: ...
 
     async def aclose(self) -> None: ...
@@ -93,7 +103,7 @@ class AsgiBackend:
         self.app = app
 
     async def send(
-        self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
+        self, method: str, path: NormalisedPath, query: bytes, headers: RawHeaders, body: bytes
     ) -> tuple[int, RawHeaders, bytes]:
         scope = {
             "type": "http",
@@ -101,8 +111,8 @@ class AsgiBackend:
             "http_version": "1.1",
             "method": method,
             "scheme": "http",
-            "path": path,
-            "raw_path": path.encode("utf-8"),
+            "path": path.path,
+            "raw_path": path.raw,
             "query_string": query,
             "root_path": "",
             "headers": headers,
@@ -134,26 +144,33 @@ class AsgiBackend:
 
 
 class HttpBackend:
-    """Reach an Orion-compatible broker over HTTP (``upstream_url``)."""
+    """Reach an Orion-compatible broker over HTTP (``upstream_url``).
+
+    Connections go only where ``policy`` allows (:func:`workbench.server.upstream.upstream_client`);
+    the normalised path is sent as its canonical encoding, with the query string unchanged.
+    """
 
     counts_results = False
 
-    def __init__(self, base_url: str, *, timeout_s: float = 60.0) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+    def __init__(self, base_url: str, policy: UpstreamPolicy, *, timeout_s: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = upstream_client(self.base_url, policy, timeout_s=timeout_s)
 
     async def send(
-        self, method: str, path: str, query: bytes, headers: RawHeaders, body: bytes
+        self, method: str, path: NormalisedPath, query: bytes, headers: RawHeaders, body: bytes
     ) -> tuple[int, RawHeaders, bytes]:
+        target = self.base_url + path.raw.decode("ascii")
+        if query:
+            target += "?" + query.decode("latin-1")
         try:
             resp = await self.client.request(
                 method,
-                path,
-                params=query.decode("latin-1") or None,
+                target,
                 headers=[(k, v) for k, v in headers if k not in (b"host", b"content-length")],
                 content=body or None,
             )
         except httpx.HTTPError as exc:
-            raise BackendError(type(exc).__name__) from exc
+            raise BackendError(str(exc) or type(exc).__name__) from exc
         return resp.status_code, list(resp.headers.raw), resp.content
 
     async def aclose(self) -> None:
@@ -165,6 +182,20 @@ def _ngsi_error(
 ) -> Response:
     body = orjson.dumps({"error": error, "description": description})
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _refusal(method: str, path: str, product: dict | None) -> Response:
+    """The NGSI error for a call outside the caller's allow-list."""
+    if product is not None and WRITE.allows(method, path):
+        return _ngsi_error(
+            403,
+            "Forbidden",
+            f"Subscriptions to {product['id']!r} are read-only (GET, HEAD and POST "
+            f"/v2/op/query); only its provider writes.",
+        )
+    if WRITE.knows_path(path):
+        return _ngsi_error(405, "MethodNotAllowed", f"method {method} not allowed on {path[:100]}")
+    return _ngsi_error(400, "BadRequest", f"service '{path[:100]}' not found")
 
 
 def _insufficient_scope(needed: str, held: frozenset[str]) -> Response:
@@ -230,7 +261,10 @@ class Gateway:
         key = product.get("upstream_url") or ""
         backend = self._backends.get(key)
         if backend is None:
-            backend = HttpBackend(key) if key else AsgiBackend(self.service.broker_app)
+            if key:
+                backend = HttpBackend(key, self.service.upstream_policy)
+            else:
+                backend = AsgiBackend(self.service.broker_app)
             self._backends[key] = backend
         return backend
 
@@ -242,11 +276,16 @@ class Gateway:
 
     async def version(self, request: Request) -> Response:
         """``GET /version``: the embedded broker's version document (no credential needed)."""
-        status, _, body = await self.backend({}).send("GET", "/version", b"", [], b"")
+        status, _, body = await self.backend({}).send("GET", _VERSION, b"", [], b"")
         return Response(body, status, media_type="application/json")
 
     async def handle(self, request: Request) -> Response:
         """Authorise, limit, forward and meter one data-plane call."""
+        raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+        try:
+            target = normalise_path(raw.split(b"?", 1)[0])
+        except BadPath as exc:
+            return _ngsi_error(400, "BadRequest", str(exc))
         secret = credential_from(request)
         principal = self.service.authenticate(secret) if secret else None
         if principal is None:
@@ -258,7 +297,9 @@ class Gateway:
                 "'X-API-Key: <key>'.",
                 {"WWW-Authenticate": 'Bearer realm="workbench"'},
             )
-        reads = request.method in _READ_METHODS or request.url.path.startswith(_READ_POSTS)
+        reads = READ.allows(request.method, target.path)  # the normalised path, not the raw one
+        if not reads and not WRITE.allows(request.method, target.path):
+            return _refusal(request.method, target.path, None)  # no data-plane route: 400/405
         needed = DATA_READ if reads else DATA_WRITE
         if needed not in principal.scopes:
             return _insufficient_scope(needed, principal.scopes)
@@ -278,13 +319,11 @@ class Gateway:
             principal.organization_id is not None
             and principal.organization_id == product["organization_id"]
         ):
-            return await self._owner_call(request, product)
-        if request.method not in _READ_METHODS and not request.url.path.startswith(_READ_POSTS):
-            return _ngsi_error(
-                403,
-                "Forbidden",
-                f"Subscriptions to {product['id']!r} are read-only; only its provider writes.",
-            )
+            if not WRITE.allows(request.method, target.path):
+                return _refusal(request.method, target.path, product)
+            return await self._owner_call(request, product, target)
+        if not reads:
+            return _refusal(request.method, target.path, product)
         entitlement = self.service.entitlement(principal.account_id, product["id"])
         if entitlement is None:
             return _ngsi_error(
@@ -308,7 +347,7 @@ class Gateway:
                 headers,
             )
         try:
-            status, headers, body = await self._forward(request, product)
+            status, headers, body = await self._forward(request, product, target)
         except BackendError as exc:
             self.meter.release(entitlement.subscription_id, adm)
             return _ngsi_error(502, "BadGateway", f"The product's broker did not answer ({exc}).")
@@ -334,10 +373,12 @@ class Gateway:
             )
         return self._relay(status, headers, body, adm)
 
-    async def _owner_call(self, request: Request, product: dict) -> Response:
+    async def _owner_call(
+        self, request: Request, product: dict, target: NormalisedPath
+    ) -> Response:
         """The product's provider (or an admin) reads and writes without metering."""
         try:
-            status, headers, body = await self._forward(request, product)
+            status, headers, body = await self._forward(request, product, target)
         except BackendError as exc:
             return _ngsi_error(502, "BadGateway", f"The product's broker did not answer ({exc}).")
         return self._relay(status, headers, body, None)
@@ -352,12 +393,12 @@ class Gateway:
         out.raw_headers = raw
         return out
 
-    async def _forward(self, request: Request, product: dict) -> tuple[int, RawHeaders, bytes]:
-        path = request.url.path
-        if len(path) > 4 and path.endswith("/"):  # Orion tolerates it; avoid a redirect
-            path = path.rstrip("/")
+    async def _forward(
+        self, request: Request, product: dict, target: NormalisedPath
+    ) -> tuple[int, RawHeaders, bytes]:
+        """Send the call to the product's broker with exactly the authorised path."""
         headers = [(k, v) for k, v in request.scope["headers"] if k not in _HOP_BY_HOP]
         body = await request.body()
         return await self.backend(product).send(
-            request.method, path, request.scope.get("query_string", b""), headers, body
+            request.method, target, request.scope.get("query_string", b""), headers, body
         )

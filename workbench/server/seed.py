@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.server._files import private_dir, use_private_umask
+
 if TYPE_CHECKING:  # the datasets (pandas, geopandas) load only when seeding
     from workbench.datasets import catalog
 
@@ -307,6 +309,7 @@ def seed(
     }
     (data_dir / REPORT_FILE).write_text(json.dumps(report, indent=2, default=str),
                                         encoding="utf-8")
+    private_dir(data_dir)  # 0700, every file 0600
     say(f"Seeded {len(specs)} products in {seconds:.1f} s; demo credentials: "
         f"{data_dir / CREDENTIALS_MD}")
     return report
@@ -338,6 +341,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _seed(args: argparse.Namespace) -> int:
+    use_private_umask()
     try:
         seed(
             args.data_dir, sample_data=args.sample_data, force=args.force, seed=args.seed,

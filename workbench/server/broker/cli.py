@@ -33,9 +33,12 @@ def _seconds(text: str) -> float:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workbench.server._files import use_private_umask
     from workbench.server._gc import tune_gc_for_serving, tune_gil_for_serving
 
     from . import Broker, create_broker_app, open_store
+
+    use_private_umask()
 
     class _Server(uvicorn.Server):
         """Stop gracefully on SIGINT/SIGTERM and exit 0 (uvicorn would re-raise the signal)."""

@@ -160,8 +160,8 @@ def _distance(token: str, name: str) -> float:
         d = float(token)
     except ValueError:
         raise bad_request(f"invalid georel: {name} must be a number of metres") from None
-    if d < 0 or math.isnan(d):
-        raise bad_request(f"invalid georel: {name} must not be negative")
+    if not math.isfinite(d) or d < 0:
+        raise bad_request(f"invalid georel: {name} must be a finite, non-negative number")
     return d
 
 

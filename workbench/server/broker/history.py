@@ -12,7 +12,7 @@ from typing import Any
 
 from .entities import _ISO_NORMAL, check_name, normalize_datetime, parse_datetime
 from .errors import bad_request, not_found
-from .query import parse_limit, parse_options
+from .query import MAX_COUNT, parse_count, parse_limit, parse_options
 from .store import EntityStore, HistoryPoint, HistoryQuery
 from .tenancy import PathScope
 
@@ -62,9 +62,12 @@ def points(service_path: str, entity_id: str, entity_type: str,
 
 def _query(params: Mapping[str, str], scopes: list[PathScope], **kw: Any) -> HistoryQuery:
     limit, offset = parse_limit(params, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    last_n = params.get("lastN")
-    if last_n is not None and not last_n.isdigit():
-        raise bad_request(f"lastN must be a non-negative integer, got {last_n[:20]!r}")
+    try:
+        last_n = parse_count(params.get("lastN"))
+    except ValueError as exc:
+        raise bad_request(
+            f"lastN must be an integer from 0 to {MAX_COUNT}, got {str(exc)[:20]!r}"
+        ) from None
     from_ts = params.get("fromDate")
     to_ts = params.get("toDate")
     etype = params.get("type")
@@ -74,7 +77,7 @@ def _query(params: Mapping[str, str], scopes: list[PathScope], **kw: Any) -> His
         entity_type=kw.pop("entity_type", etype),
         from_ts=normalize_datetime(from_ts) if from_ts else None,
         to_ts=normalize_datetime(to_ts) if to_ts else None,
-        last_n=int(last_n) if last_n is not None else None,
+        last_n=last_n,
         limit=limit,
         offset=offset,
         scopes=scopes,

@@ -202,25 +202,47 @@ def parse_q(text: str | None, *, metadata: bool = False) -> list[Condition]:
 # --- other parameters ------------------------------------------------------------------------
 
 
+MAX_COUNT = 2**63 - 1  # SQLite's largest integer: bigger offsets and lastN are a 400
+_DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() accepts '²'
+
+
+def parse_count(raw: str | None, *, maximum: int = MAX_COUNT) -> int | None:
+    """Return ``raw`` as an integer in ``0..maximum``, ``None`` if absent.
+
+    Raises
+    ------
+    ValueError
+        Not ASCII decimal digits, or above ``maximum`` (callers answer 400).
+    """
+    if raw is None:
+        return None
+    if _DECIMAL.fullmatch(raw) is None or int(raw) > maximum:
+        raise ValueError(raw)
+    return int(raw)
+
+
 def parse_limit(params: Mapping[str, str], *, default: int = DEFAULT_LIMIT,
                 maximum: int = MAX_LIMIT) -> tuple[int, int]:
-    """``(limit, offset)`` with Orion's checks (400 above ``maximum``)."""
+    """``(limit, offset)`` with Orion's checks (400 above ``maximum``, or an offset above
+    2^63 - 1, or anything but ASCII digits)."""
     raw = params.get("limit")
-    limit = default
-    if raw is not None:
-        if not raw.isdigit() or int(raw) == 0 or int(raw) > maximum:
-            raise bad_request(
-                f"Bad pagination limit: /{raw[:20]}/ [must be a positive integer number up "
-                f"to {maximum}]"
-            )
-        limit = int(raw)
+    try:
+        limit = parse_count(raw, maximum=maximum)
+    except ValueError:
+        limit = 0
+    if limit == 0:
+        raise bad_request(
+            f"Bad pagination limit: /{raw[:20]}/ [must be a positive integer number up "
+            f"to {maximum}]"
+        )
     raw = params.get("offset")
-    offset = 0
-    if raw is not None:
-        if not raw.isdigit():
-            raise bad_request(f"Bad pagination offset: /{raw[:20]}/ [must be a decimal number]")
-        offset = int(raw)
-    return limit, offset
+    try:
+        offset = parse_count(raw)
+    except ValueError:
+        raise bad_request(
+            f"Bad pagination offset: /{raw[:20]}/ [must be a decimal number up to {MAX_COUNT}]"
+        ) from None
+    return limit if limit is not None else default, offset or 0
 
 
 def split_list(raw: str | None) -> list[str] | None:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .._files import private_file
 from . import geo
 from .entities import Entity
 from .errors import bad_request, over_budget
@@ -380,7 +381,7 @@ class SqliteStore:
         self.query_budget_s = float(query_budget_s)
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # 0600, so SQLite's -wal and -shm files are 0600 too
         self.path = path
         self._lock = threading.RLock()
         self._local = threading.local()  # per thread: reader connection, deadline

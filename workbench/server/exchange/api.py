@@ -262,7 +262,9 @@ def terms(product_id: str, svc: Svc) -> dict:
 def create_product(body: NewProduct, who: Manager, svc: Svc) -> dict:
     if who.role != "provider" or not who.organization_id:
         raise Forbidden("Only provider accounts can create products.")
-    svc.create_product(organization_id=who.organization_id, **body.model_dump())
+    svc.create_product(
+        organization_id=who.organization_id, by_account_id=who.account_id, **body.model_dump()
+    )
     return _public_product(svc.product(body.id))
 
 

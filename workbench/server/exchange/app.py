@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from workbench.server.gateway import GATEWAY_METHODS, Gateway
+from workbench.server.upstream import UpstreamPolicy
 
 from . import api, oauth
 from .browser_security import BrowserSecurityMiddleware
@@ -23,6 +24,7 @@ def create_exchange_app(
     *,
     commission: Decimal | str | float = "0.10",
     service: ExchangeService | None = None,
+    upstream_policy: UpstreamPolicy | None = None,
     secure_cookies: bool = False,
 ) -> FastAPI:
     """Return the exchange app for ``data_dir`` (created if needed).
@@ -35,11 +37,15 @@ def create_exchange_app(
         Platform commission on revenue (0..1, default 0.10).
     service
         An already opened :class:`ExchangeService` (else one is opened on ``data_dir``).
+    upstream_policy
+        Which upstream brokers products may use (default: ``WORKBENCH_ALLOW_UPSTREAM``).
     secure_cookies
         The exchange is served over HTTPS (behind a TLS proxy): cookies get ``Secure`` and
         responses ``Strict-Transport-Security``.
     """
-    svc = service or ExchangeService.open(data_dir, commission=commission)
+    svc = service or ExchangeService.open(
+        data_dir, commission=commission, upstream_policy=upstream_policy
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,6 +22,15 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "--access-log", action="store_true", help="log every request (paths only, no secrets)"
     )
     p.add_argument(
+        "--allow-upstream",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let products use brokers on HOST (name, *.domain, IP, CIDR or '*'; repeatable; "
+        "also $WORKBENCH_ALLOW_UPSTREAM). Loopback and private addresses need their address "
+        "or range listed. Default: no upstream brokers.",
+    )
+    p.add_argument(
         "--secure-cookies",
         action="store_true",
         help="served over HTTPS (behind a TLS proxy): Secure cookies and HSTS",
@@ -98,14 +107,24 @@ def _service(args: argparse.Namespace):
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workbench.server._files import use_private_umask
     from workbench.server._gc import tune_gc_for_serving, tune_gil_for_serving
+    from workbench.server.upstream import UpstreamPolicy
 
     from .app import create_exchange_app
 
+    use_private_umask()
+    try:
+        policy = UpstreamPolicy.from_env(extra=args.allow_upstream)
+    except ValueError as exc:
+        raise SystemExit(f"workbench serve: --allow-upstream: {exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_exchange_app(
-        Path(args.data_dir), commission=args.commission, secure_cookies=args.secure_cookies
+        Path(args.data_dir),
+        commission=args.commission,
+        secure_cookies=args.secure_cookies,
+        upstream_policy=policy,
     )
     _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
     tune_gc_for_serving()

@@ -28,6 +28,8 @@ from sqlalchemy import (
     text,
 )
 
+from workbench.server._files import private_file
+
 metadata = MetaData()
 
 organizations = Table(
@@ -261,7 +263,8 @@ def open_engine(url_or_path: str | Path) -> Engine:
     """
     url = str(url_or_path)
     if "://" not in url:
-        Path(url).parent.mkdir(parents=True, exist_ok=True)
+        if url != ":memory:":
+            private_file(url)  # 0600, so SQLite's -wal and -shm files are 0600 too
         url = f"sqlite:///{url}"
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":

@@ -39,6 +39,11 @@ class Conflict(ExchangeError):
     title = "Conflict"
 
 
+class BadGateway(ExchangeError):
+    status = 502
+    title = "Bad Gateway"
+
+
 class TooManyAttempts(ExchangeError):
     status = 429
     title = "Too Many Requests"

@@ -23,9 +23,12 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
+from workbench.server._files import private_dir
+from workbench.server.upstream import UpstreamPolicy, UpstreamRefused, broker_client
+
 from . import db
 from .billing import bill_lines, split_revenue
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from .errors import BadGateway, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from .metering import Meter
 from .quality import compute_quality
 from .scopes import effective_scopes, format_scopes, grant_scopes, parse_scopes, role_scopes
@@ -115,6 +118,9 @@ class ExchangeService:
         The platform's share of revenue, between 0 and 1 (default 0.10).
     token_ttl_s
         Lifetime of OAuth access tokens and log-in tokens.
+    upstream_policy
+        The operator's allow-list of upstream brokers (default: ``WORKBENCH_ALLOW_UPSTREAM``,
+        see :mod:`workbench.server.upstream`).
     """
 
     def __init__(
@@ -125,9 +131,11 @@ class ExchangeService:
         commission: Decimal | str | float = "0.10",
         token_ttl_s: int = 3600,
         cache_ttl_s: float = 5.0,
+        upstream_policy: UpstreamPolicy | None = None,
         login_throttle: LoginThrottle | None = None,
     ) -> None:
         self.engine = engine
+        self.upstream_policy = upstream_policy or UpstreamPolicy.from_env()
         self.data_dir = Path(data_dir)
         self.commission = Decimal(str(commission))
         split_revenue(0, self.commission)  # validates
@@ -160,8 +168,7 @@ class ExchangeService:
         commission
             Platform commission rate used for settlements.
         """
-        data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = private_dir(data_dir)  # 0700, existing files 0600
         engine = db.open_engine(data_dir / "exchange.db")
         return cls(engine, data_dir, commission=commission, **options)
 
@@ -187,17 +194,15 @@ class ExchangeService:
         """Return the HTTP client that reaches ``product``'s broker.
 
         The embedded broker is reached in-process through :class:`httpx.ASGITransport`; a
-        product with ``upstream_url`` is reached over the network. Swapping one for the other
-        is a product setting.
+        product with ``upstream_url`` is reached over the network through the operator's
+        allow-list (:func:`workbench.server.upstream.broker_client`).
         """
         key = product.get("upstream_url") or ""
         client = self._clients.get(key)
         if client is None:
-            if key:
-                client = httpx.AsyncClient(base_url=key.rstrip("/"), timeout=60.0)
-            else:
-                transport = httpx.ASGITransport(app=self.broker_app)
-                client = httpx.AsyncClient(transport=transport, base_url="http://broker")
+            client = broker_client(
+                product, broker_app=self.broker_app, policy=self.upstream_policy
+            )
             self._clients[key] = client
         return client
 
@@ -446,6 +451,7 @@ class ExchangeService:
         tutorial: str = "",
         upstream_url: str | None = None,
         preview_size: int = 10,
+        by_account_id: str | None = None,
     ) -> str:
         """Create an API product: one NGSI tenant (``service``) on the embedded broker, or on
         the Orion-compatible broker at ``upstream_url``. Return its id.
@@ -463,6 +469,12 @@ class ExchangeService:
             The data are generated, not observed; shown everywhere the product appears.
         preview_size
             How many entities the free preview shows.
+        upstream_url
+            The provider's own broker; its host must pass the operator's allow-list
+            (:mod:`workbench.server.upstream`).
+        by_account_id
+            The account asking (API and portal); ``None`` is the operator (seed, CLI). An
+            ``upstream_url`` needs a verified account.
         """
         if not _ID_RE.match(id or ""):
             raise InvalidInput(f"product id {id!r} must be 1-64 letters, digits or '_.-'.")
@@ -475,8 +487,17 @@ class ExchangeService:
             raise Conflict(f"A product with id {id!r} already exists.")
         if self._row(db.products, service=service):
             raise Conflict(f"Another product already uses Fiware-Service {service!r}.")
-        if upstream_url is not None and not upstream_url.startswith(("http://", "https://")):
-            raise InvalidInput("upstream_url must be an http(s) URL.")
+        if upstream_url:
+            if by_account_id is not None and not self.account(by_account_id)["verified"]:
+                raise Forbidden(
+                    "Only verified providers may put a product on their own broker "
+                    "(upstream_url); ask an admin to verify the account."
+                )
+            try:
+                upstream_url = self.upstream_policy.check_url(upstream_url)
+            except UpstreamRefused as exc:
+                raise InvalidInput(str(exc)) from None
+        upstream_url = upstream_url or None
         with self.engine.begin() as conn:
             conn.execute(
                 insert(db.products).values(
@@ -1513,12 +1534,20 @@ class ExchangeService:
         client = client or self.backend(product)
         while len(out) < limit:
             params["offset"] = offset
-            resp = await client.get("/v2/entities", params=params, headers=headers)
+            try:
+                resp = await client.get("/v2/entities", params=params, headers=headers)
+            except httpx.HTTPError as exc:
+                raise BadGateway(f"The product's broker did not answer ({exc}).") from None
             if resp.status_code != 200:
                 break
-            page = resp.json()
-            if total is None and "fiware-total-count" in resp.headers:
-                total = int(resp.headers["fiware-total-count"])
+            try:  # an upstream broker may answer anything
+                page = resp.json()
+                if total is None and "fiware-total-count" in resp.headers:
+                    total = int(resp.headers["fiware-total-count"])
+            except ValueError:
+                page = None
+            if not isinstance(page, list) or not all(isinstance(e, dict) for e in page):
+                raise BadGateway("The product's broker did not answer an NGSI entity list.")
             out.extend(page)
             offset += len(page)
             if len(page) < params["limit"] or (total is not None and offset >= total):
@@ -1535,12 +1564,9 @@ class ExchangeService:
 
         async def run() -> tuple[list[dict], int | None]:
             # a private client: the cached ones may belong to another event loop
-            if product.get("upstream_url"):
-                client = httpx.AsyncClient(base_url=product["upstream_url"].rstrip("/"), timeout=60)
-            else:
-                client = httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=self.broker_app), base_url="http://broker"
-                )
+            client = broker_client(
+                product, broker_app=self.broker_app, policy=self.upstream_policy
+            )
             try:
                 return await self.fetch_entities(
                     product, limit=sample, normalized=True, client=client
