@@ -532,7 +532,9 @@ are protected together, as one release:
   count of 1 to {threshold - 1} people, and no group of 1 to {threshold - 1} people that a
   difference between months would isolate (for instance those of one ward and age band who
   enrolled in one wave), can be narrowed to less than {protection} people either side of its
-  true value (down to 0).
+  true value (down to 0). The audit is the linear-programming relaxation, as in τ-ARGUS; an
+  intruder who also uses that counts are whole numbers may in rare cases get a slightly
+  narrower range.
 
 What this does not cover: mean steps and points are hidden where their count is hidden, but
 are not perturbed; someone who knows some of the people from elsewhere knows more.
