@@ -707,13 +707,14 @@ def suppress_linked_cells(
         objective = target.toarray().ravel()
         value = float(objective @ counts)
         need_low, need_high = max(0.0, value - protection), value + protection
+        low_ok = high_ok = False  # a side once reached stays reached: ranges only widen
         while True:
-            low, high, binding = _range_with_duals(objective, forms, values, hidden_form)
-            failing = []
-            if low > need_low + 1e-7:
-                failing.append(binding[0])
-            if high < need_high - 1e-7:
-                failing.append(binding[1])
+            low, high, binding = _range_with_duals(
+                objective, forms, values, hidden_form, sides=(not low_ok, not high_ok)
+            )
+            low_ok = low_ok or low <= need_low + 1e-7
+            high_ok = high_ok or high >= need_high - 1e-7
+            failing = [b for b, ok in zip(binding, (low_ok, high_ok), strict=True) if not ok]
             if not failing:
                 break
             choice = _cheapest_binding(failing, values, hidden_form)
@@ -726,11 +727,16 @@ def suppress_linked_cells(
             added += 1
             if added > max_complements:
                 raise ValueError(f"more than {max_complements} complements needed; giving up")
+        low, high, _ = _range_with_duals(objective, forms, values, hidden_form)
         rows.append((kind, index, value, low, high, need_low, need_high))
 
     # A complement that the published cells determine exactly protects nothing: publish it.
     for k in np.flatnonzero(hidden_form & ~primary_form):
-        low, high, _ = _range_with_duals(forms[k].toarray().ravel(), forms, values, hidden_form)
+        objective = forms[k].toarray().ravel()
+        _, high, _ = _range_with_duals(objective, forms, values, hidden_form, sides=(False, True))
+        if high > values[k] + 1e-7:
+            continue  # not determined; no need for the lower end
+        low, _, _ = _range_with_duals(objective, forms, values, hidden_form, sides=(True, False))
         if high - low < 1e-7:
             hidden_form[k] = False
     audit = pd.DataFrame(
@@ -795,15 +801,22 @@ def _range_with_duals(
     forms: scipy.sparse.csr_matrix,
     values: np.ndarray,
     hidden: np.ndarray,
+    *,
+    sides: tuple[bool, bool] = (True, True),
 ) -> tuple[float, float, tuple[np.ndarray, np.ndarray]]:
     """Min and max of ``objective @ x`` over x >= 0 with the published forms fixed.
 
     Also returns, for each end, the published forms whose equations bind it (non-zero duals).
+    A side not asked for (``sides``) comes back as -inf / +inf with no binding forms.
     """
     published = np.flatnonzero(~hidden)
     a_eq, b_eq = forms[published], values[published]
     ends, binding = [], []
-    for sign in (1.0, -1.0):
+    for sign, wanted in zip((1.0, -1.0), sides, strict=True):
+        if not wanted:
+            ends.append(-sign * np.inf)
+            binding.append(published[:0])
+            continue
         result = scipy.optimize.linprog(
             sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs"
         )
