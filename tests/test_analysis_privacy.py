@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.analysis.privacy import find_recoverable_cells, suppress_small_cells
+from workbench.analysis.privacy import (
+    find_recoverable_cells,
+    linked_cell_ranges,
+    suppress_linked_cells,
+    suppress_small_cells,
+)
 
 TOTAL = "All"
 
@@ -231,3 +236,71 @@ def test_dimension_without_totals_protects_every_slice():
             assert _rank_recoverable(table, ["d0", "d1"]) == 0
         found = find_recoverable_cells(out, count_column="n", dimensions=dims, no_total=["d2"])
         assert found.empty
+
+
+# --------------------------------------------------------------------------- linked cells
+
+
+def _toy_panel(seed: int, n_wards: int = 4):
+    """A panel counted in two months: per ward, people who never join, who join in month 1,
+    who join in month 0. Cells: month x ward (and All) x status (and All)."""
+    rng = np.random.default_rng(seed)
+    paths = [("comparison", "comparison"), ("not_yet", "enrolled"), ("enrolled", "enrolled")]
+    groups = [(w, p) for w in range(n_wards) for p in range(len(paths))]
+    counts = rng.choice([0, 2, 4, 7, 15, 30], size=len(groups))
+    statuses = ["comparison", "not_yet", "enrolled", TOTAL]
+    cells = list(itertools.product([0, 1], [*range(n_wards), TOTAL], statuses))
+    matrix = np.zeros((len(cells), len(groups)))
+    for i, (month, ward, status) in enumerate(cells):
+        for g, (w, p) in enumerate(groups):
+            if ward in (TOTAL, w) and status in (TOTAL, paths[p][month]):
+                matrix[i, g] = 1
+    return cells, matrix, counts
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_linked_suppression_keeps_every_small_count_out_of_reach_of_all_months(seed):
+    cells, matrix, counts = _toy_panel(seed)
+    result = suppress_linked_cells(matrix, counts, threshold=10, protection=5)
+    values = matrix @ counts
+    published = np.where(result.hidden, np.nan, values)
+    assert not ((published > 0) & (published < 10)).any()
+    low, high = linked_cell_ranges(matrix, published)
+    small = (values > 0) & (values < 10)
+    assert (low[small] <= np.maximum(0, values[small] - 5) + 1e-6).all()
+    assert (high[small] >= values[small] + 5 - 1e-6).all()
+    # the same number (the same people) is hidden in every month it appears, or in none
+    for i, j in itertools.combinations(range(len(cells)), 2):
+        if (matrix[i] == matrix[j]).all():
+            assert result.hidden[i] == result.hidden[j]
+    # small groups that only a difference of months would show are protected too
+    groups = result.audit[result.audit["kind"] == "group"]
+    assert (groups["low"] <= groups["required_low"] + 1e-6).all()
+    assert (groups["high"] >= groups["required_high"] - 1e-6).all()
+
+
+def test_month_by_month_suppression_leaks_what_linked_suppression_protects():
+    cells, matrix, counts = _toy_panel(3)
+    values = matrix @ counts
+    frame = pd.DataFrame(cells, columns=["month", "ward", "status"]).assign(n=values)
+    interior = frame[(frame["ward"] != TOTAL) & (frame["status"] != TOTAL)]
+    old = suppress_small_cells(interior.astype({"ward": str}), count_column="n",
+                               dimensions=["month", "ward", "status"], no_total=["month"])
+    old_published = (
+        frame.astype({"ward": str})
+        .merge(old[["month", "ward", "status", "n"]], on=["month", "ward", "status"],
+               suffixes=("", "_shown"))["n_shown"].astype("Float64").astype(float).to_numpy()
+    )  # fmt: skip
+    low, high = linked_cell_ranges(matrix, old_published)
+    small = (values > 0) & (values < 10)
+    assert (high[small] - low[small] < 10).any()  # months differenced: narrow ranges
+    new = suppress_linked_cells(matrix, counts)
+    low, high = linked_cell_ranges(matrix, np.where(new.hidden, np.nan, values))
+    assert (high[small] - low[small] >= 5).all()
+
+
+def test_linked_suppression_refuses_mismatched_inputs():
+    with pytest.raises(ValueError, match="columns"):
+        suppress_linked_cells(np.ones((2, 3)), [1, 2])
+    with pytest.raises(ValueError, match="non-negative whole"):
+        suppress_linked_cells(np.ones((2, 2)), [1.5, 2])

@@ -122,7 +122,9 @@ def test_aggregate_suppresses_every_small_cell_unrecoverably():
     with_totals = pd.concat([one_month, one_month.assign(month="All")])
     assert find_recoverable_cells(with_totals, count_column="persons",
                                   dimensions=dims).empty
-    assert "under 10 people" in aggregate_documentation(programme)
+    documentation = aggregate_documentation(programme)
+    assert "every count of 1 to 9 people is suppressed" in documentation
+    assert "less than 5 people either side" in documentation
     assert np.isclose(
         table[(table["ward_code"] == "All") & (table["age_band"] == "All")
               & (table["status"] == "All")]["persons"].astype(float).max(), 4000, atol=150)

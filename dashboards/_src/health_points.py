@@ -4,9 +4,13 @@
 # How many people take part in Sapporo's health-point programme, and how much they walk,
 # by ward, age band and month. **The data are synthetic**: health-point records are
 # personal, so the workbench generates a realistic programme (seeded) and publishes only
-# aggregates. Every figure on this page is a cell of one table in which **cells of fewer
-# than 10 people are suppressed**, with complementary suppression so that no hidden cell can
-# be recovered by subtracting published cells from totals.
+# aggregates. Every figure on this page is a cell of one table (month × ward × age band ×
+# status, with totals). **Counts of 1–9 people are suppressed**, and further cells are
+# suppressed with them, the same cells in every month, because the same people are counted
+# every month. The whole table, all months together, is checked by linear programming: from
+# everything shown, no suppressed count of 1–9 people can be narrowed to less than 5 people
+# either side of its true value (down to 0). Zeros are shown. Mean steps are hidden wherever
+# the count is; they are not otherwise perturbed.
 
 # %%
 import functools
@@ -72,7 +76,8 @@ def panel_png(ward_code, age_band, month_label):
 
 
 def fmt(value, unit=""):
-    return "suppressed (fewer than 10 people)" if value is None else f"{value:,.0f}{unit}"
+    return ("suppressed (fewer than 10 people, or hidden to protect such a cell)"
+            if value is None else f"{value:,.0f}{unit}")
 
 
 def update(*_):

@@ -21,9 +21,12 @@
 # and the last table checks the estimates against them.
 #
 # **Privacy.** By default this notebook reads only the open aggregate product (month × ward ×
-# age band × status), in which every cell under 10 people is suppressed, with complementary
-# suppression (`workbench.analysis.privacy.suppress_small_cells`, the one suppression
-# function). The individual-level product needs the **research plan** (declared purpose,
+# age band × status). There every count of 1–9 people is suppressed, with complementary
+# suppression, the same cells in every month (the same people are counted every month), and
+# the whole product is audited by linear programming: from all its months and totals together,
+# no suppressed count of 1–9 people can be narrowed to less than 5 people either side of its
+# true value (`workbench.analysis.privacy.suppress_linked_cells`, ADR 0120). Mean steps are
+# hidden with their counts, not perturbed. The individual-level product needs the **research plan** (declared purpose,
 # provider approval); set `research_plan = True` and put the researcher's credential in the
 # environment variable named by `researcher_key_env`. Even then, every count this notebook
 # shows comes from the suppressed aggregate product, and the individual records appear only
@@ -155,8 +158,8 @@ print("Attribution:", attribution)
 # ## 2. Participation by ward and age band
 #
 # Participants enrolled at the end of the period, by ward and age band, straight from the
-# suppressed aggregate: hidden cells (fewer than 10 people, or hidden so that others cannot
-# be worked out by subtraction) are shown as "·". We only *select* published cells — never
+# suppressed aggregate: hidden cells (1–9 people, or hidden so that those cannot be narrowed
+# down from other cells and other months) are shown as "·". We only *select* published cells — never
 # re-aggregate suppressed ones.
 
 # %%

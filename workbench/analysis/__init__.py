@@ -3,8 +3,9 @@
 One module per concern, imported lazily (``workbench.analysis.walkability`` pulls in
 networkx and scipy, ``effects`` statsmodels):
 
-- :mod:`~workbench.analysis.privacy`: :func:`suppress_small_cells`, the one suppression
-  function every public figure about people passes through;
+- :mod:`~workbench.analysis.privacy`: :func:`suppress_small_cells` (one table) and
+  :func:`suppress_linked_cells` (a release that counts the same people many times, e.g. a
+  monthly panel), the suppression every public figure about people passes through;
 - :mod:`~workbench.analysis.walkability`: walking graph, network accessibility, Walk-Score-
   style score and Frank-style index;
 - :mod:`~workbench.analysis.effects`: interrupted time series, difference-in-differences,
@@ -29,6 +30,7 @@ _EXPORTS = {
     "frank_index": "walkability",
     "interrupted_time_series": "effects",
     "intersection_nodes": "walkability",
+    "linked_cell_ranges": "privacy",
     "match_on_pre_period": "effects",
     "naive_comparison": "health",
     "nearest_nodes": "walkability",
@@ -40,6 +42,7 @@ _EXPORTS = {
     "step_trajectories": "health",
     "steps_by_area_score": "health",
     "steps_by_month": "health",
+    "suppress_linked_cells": "privacy",
     "suppress_small_cells": "privacy",
     "walk_graph": "walkability",
     "walk_score": "walkability",

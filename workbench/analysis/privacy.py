@@ -26,20 +26,37 @@ by sums that include at least one other hidden cell; with counts that is usually
 Dashboards must compute one suppressed table (with margins) and only *select* from it; never
 re-aggregate suppressed cells or suppress sub-tables independently, or combinations of
 controls could be differenced.
+
+A release that counts the same people several times (a panel counted every month, tables
+sharing margins) must be protected as a whole, not table by table: differences between
+months pin down cells that each month on its own protects. :func:`suppress_linked_cells`
+does that: every published number is a sum of disjoint groups of people, the same number is
+suppressed everywhere or nowhere, and each small count's range is audited by linear
+programming over everything published (ADR 0120); :func:`linked_cell_ranges` is that audit
+for any release.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.optimize
 import scipy.sparse
 import scipy.sparse.csgraph
 
-__all__ = ["find_recoverable_cells", "suppress_small_cells"]
+__all__ = [
+    "PROTECTION_LEVEL",
+    "LinkedSuppression",
+    "find_recoverable_cells",
+    "linked_cell_ranges",
+    "suppress_linked_cells",
+    "suppress_small_cells",
+]
 
 Aggregation = Literal["mean", "sum"]
 
@@ -562,3 +579,261 @@ def _to_frame(
         for d, values in zip(dimensions, dim_levels, strict=True):
             out[d] = out[d].astype(pd.Series(values).dtype)
     return out
+
+
+# --------------------------------------------------------------------------- linked tables
+
+
+#: Default protection level (people): see :func:`suppress_linked_cells`.
+PROTECTION_LEVEL = 5
+
+
+@dataclass(frozen=True)
+class LinkedSuppression:
+    """Result of :func:`suppress_linked_cells`.
+
+    Attributes
+    ----------
+    hidden : numpy.ndarray
+        Boolean per input cell: suppressed.
+    primary : numpy.ndarray
+        Boolean per input cell: suppressed because it counts 1 to ``threshold - 1`` people.
+    audit : pandas.DataFrame
+        One row per protected quantity (each distinct small cell and, with
+        ``protect_groups``, each small group): ``kind`` (``"cell"`` / ``"group"``),
+        ``index`` (first input cell, or group), ``value`` (true count), ``low`` and ``high``
+        (the range an intruder can derive from everything published), ``required_low`` and
+        ``required_high`` (what the protection level demands).
+    """
+
+    hidden: np.ndarray
+    primary: np.ndarray
+    audit: pd.DataFrame
+
+
+def suppress_linked_cells(
+    cells: scipy.sparse.spmatrix | np.ndarray,
+    group_counts: Sequence[int] | np.ndarray,
+    *,
+    threshold: int = 10,
+    protection: int = PROTECTION_LEVEL,
+    protect_groups: bool = True,
+    max_complements: int = 100_000,
+) -> LinkedSuppression:
+    """Suppress small cells of a whole release at once, audited by linear programming.
+
+    For releases that count the same people many times (a panel counted every month, tables
+    that share margins): every published cell is a sum of *groups*, disjoint sets of people
+    that are never split by any cell (for a monthly panel: people of one ward and age band
+    whose status follows the same path through the months). The same sum is the same
+    number wherever it appears, so it is hidden everywhere or nowhere (consistent
+    suppression), and the protection is checked against *everything* published together.
+
+    * primary: every distinct cell of 1 to ``threshold - 1`` people is hidden (zeros are
+      published, as in :func:`suppress_small_cells`);
+    * audit: an intruder knows the published values, that every group is a non-negative
+      count, and how cells are built from groups. For every protected quantity of
+      ``v`` people (``1 <= v < threshold``) two linear programmes give the lowest and
+      highest value consistent with all of it. It is protected when the range reaches
+      down to ``max(0, v - protection)`` and up to ``v + protection``;
+    * complementary suppression: while a quantity is not protected, one published cell
+      that binds its bound (non-zero dual value of the LP; among those the smallest
+      non-zero count) is hidden too, and the LP is solved again. Hiding more never narrows a
+      range, so quantities already protected stay protected;
+    * finally a complement whose value the published cells determine exactly is published
+      again: it adds no equation the intruder does not already have.
+
+    Parameters
+    ----------
+    cells : scipy.sparse matrix or numpy.ndarray
+        ``(n_cells, n_groups)`` 0/1 matrix: cell ``i`` counts the people of the groups with
+        a 1 in row ``i``. Every published number, margins included, is one row.
+    group_counts : sequence of int
+        People per group.
+    threshold : int, default 10
+        Cells (and groups) of ``1 .. threshold - 1`` people are protected.
+    protection : int, default 5
+        Protection level in people (see above).
+    protect_groups : bool, default True
+        Also protect small *groups* that no cell shows on its own but that differences of
+        cells could reveal (for a panel: the people of a ward and age band who enrolled in
+        one month).
+    max_complements : int, default 100000
+        Give up (raise) rather than loop if the heuristic needs more complements than this.
+
+    Returns
+    -------
+    LinkedSuppression
+
+    Raises
+    ------
+    ValueError
+        If the inputs do not fit together, or a quantity cannot be protected even with
+        every other cell hidden.
+    """
+    matrix = scipy.sparse.csr_matrix(cells, dtype=float)
+    counts = np.asarray(group_counts, dtype=float)
+    if matrix.shape[1] != len(counts):
+        raise ValueError(
+            f"cells has {matrix.shape[1]} columns but there are {len(counts)} group counts"
+        )
+    if (counts < 0).any() or (counts != np.round(counts)).any():
+        raise ValueError("group_counts must be non-negative whole numbers (people)")
+    if threshold < 1 or protection < 1:
+        raise ValueError("threshold and protection must be at least 1")
+    forms, form_of_cell = _unique_rows(matrix)
+    values = forms @ counts
+    primary_form = (values >= 1) & (values < threshold)
+    hidden_form = primary_form.copy()
+
+    targets, kinds, origin = [], [], []
+    for k in np.flatnonzero(primary_form):
+        targets.append(forms[k])
+        kinds.append("cell")
+        origin.append(int(np.flatnonzero(form_of_cell == k)[0]))
+    if protect_groups:
+        shown_alone = {tuple(forms[k].indices) for k in range(forms.shape[0])
+                       if forms[k].nnz == 1}  # fmt: skip
+        for g in np.flatnonzero((counts >= 1) & (counts < threshold)):
+            if (g,) in shown_alone:
+                continue
+            targets.append(scipy.sparse.csr_matrix(([1.0], ([0], [g])), shape=(1, len(counts))))
+            kinds.append("group")
+            origin.append(int(g))
+
+    rows = []
+    added = 0
+    for target, kind, index in zip(targets, kinds, origin, strict=True):
+        objective = target.toarray().ravel()
+        value = float(objective @ counts)
+        need_low, need_high = max(0.0, value - protection), value + protection
+        low_ok = high_ok = False  # a side once reached stays reached: ranges only widen
+        while True:
+            low, high, binding = _range_with_duals(
+                objective, forms, values, hidden_form, sides=(not low_ok, not high_ok)
+            )
+            low_ok = low_ok or low <= need_low + 1e-7
+            high_ok = high_ok or high >= need_high - 1e-7
+            failing = [b for b, ok in zip(binding, (low_ok, high_ok), strict=True) if not ok]
+            if not failing:
+                break
+            choice = _cheapest_binding(failing, values, hidden_form)
+            if choice is None:
+                raise ValueError(
+                    f"a {kind} of {value:.0f} people cannot be protected to ±{protection} "
+                    "even with every binding cell hidden; lower the protection level"
+                )
+            hidden_form[choice] = True
+            added += 1
+            if added > max_complements:
+                raise ValueError(f"more than {max_complements} complements needed; giving up")
+        low, high, _ = _range_with_duals(objective, forms, values, hidden_form)
+        rows.append((kind, index, value, low, high, need_low, need_high))
+
+    # A complement that the published cells determine exactly protects nothing: publish it.
+    for k in np.flatnonzero(hidden_form & ~primary_form):
+        objective = forms[k].toarray().ravel()
+        _, high, _ = _range_with_duals(objective, forms, values, hidden_form, sides=(False, True))
+        if high > values[k] + 1e-7:
+            continue  # not determined; no need for the lower end
+        low, _, _ = _range_with_duals(objective, forms, values, hidden_form, sides=(True, False))
+        if high - low < 1e-7:
+            hidden_form[k] = False
+    audit = pd.DataFrame(
+        rows, columns=["kind", "index", "value", "low", "high", "required_low", "required_high"]
+    )
+    return LinkedSuppression(
+        hidden=hidden_form[form_of_cell], primary=primary_form[form_of_cell], audit=audit
+    )
+
+
+def linked_cell_ranges(
+    cells: scipy.sparse.spmatrix | np.ndarray, published: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The range of every hidden cell that follows from the published ones (an LP audit).
+
+    Parameters
+    ----------
+    cells : scipy.sparse matrix or numpy.ndarray
+        ``(n_cells, n_groups)`` 0/1 matrix as in :func:`suppress_linked_cells`.
+    published : sequence of float
+        The published value of each cell, NaN where hidden.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lowest and highest value of each cell over all non-negative group counts that
+        reproduce every published value (equal to the value where published).
+    """
+    matrix = scipy.sparse.csr_matrix(cells, dtype=float)
+    published = np.asarray(published, dtype=float)
+    forms, form_of_cell = _unique_rows(matrix)
+    shown = ~np.isnan(published)
+    values = np.full(forms.shape[0], np.nan)
+    values[form_of_cell[shown]] = published[shown]
+    hidden_form = np.isnan(values)
+    low, high = np.array(values), np.array(values)
+    for k in np.flatnonzero(hidden_form):
+        low[k], high[k], _ = _range_with_duals(
+            forms[k].toarray().ravel(), forms, values, hidden_form
+        )
+    return low[form_of_cell], high[form_of_cell]
+
+
+def _unique_rows(matrix: scipy.sparse.csr_matrix) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    keys: dict[bytes, int] = {}
+    form_of = np.empty(matrix.shape[0], dtype=np.int64)
+    first = []
+    for i in range(matrix.shape[0]):
+        start, end = matrix.indptr[i], matrix.indptr[i + 1]
+        key = matrix.indices[start:end].tobytes() + matrix.data[start:end].tobytes()
+        k = keys.setdefault(key, len(keys))
+        if k == len(first):
+            first.append(i)
+        form_of[i] = k
+    return matrix[first], form_of
+
+
+def _range_with_duals(
+    objective: np.ndarray,
+    forms: scipy.sparse.csr_matrix,
+    values: np.ndarray,
+    hidden: np.ndarray,
+    *,
+    sides: tuple[bool, bool] = (True, True),
+) -> tuple[float, float, tuple[np.ndarray, np.ndarray]]:
+    """Min and max of ``objective @ x`` over x >= 0 with the published forms fixed.
+
+    Also returns, for each end, the published forms whose equations bind it (non-zero duals).
+    A side not asked for (``sides``) comes back as -inf / +inf with no binding forms.
+    """
+    published = np.flatnonzero(~hidden)
+    a_eq, b_eq = forms[published], values[published]
+    ends, binding = [], []
+    for sign, wanted in zip((1.0, -1.0), sides, strict=True):
+        if not wanted:
+            ends.append(-sign * np.inf)
+            binding.append(published[:0])
+            continue
+        result = scipy.optimize.linprog(
+            sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs"
+        )
+        if result.status != 0:
+            raise ValueError(f"the published cells are inconsistent ({result.message})")
+        ends.append(sign * result.fun)
+        duals = np.asarray(result.eqlin.marginals)
+        binding.append(published[np.abs(duals) > 1e-9])
+    return ends[0], ends[1], (binding[0], binding[1])
+
+
+def _cheapest_binding(
+    failing: list[np.ndarray], values: np.ndarray, hidden: np.ndarray
+) -> int | None:
+    candidates = np.unique(np.concatenate(failing))
+    candidates = candidates[~hidden[candidates]]
+    if len(candidates) == 0:
+        return None
+    # prefer cells that hold people (a zero may be known to be zero), then the smallest
+    return int(min(candidates, key=lambda k: (values[k] == 0, values[k], k)))

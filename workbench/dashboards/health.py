@@ -1,10 +1,11 @@
 """The health-point dashboard's views: selections from ONE suppressed aggregate table.
 
 The open health-point product is a table month × ward × age band × status with totals
-(``All``) over wards, age bands and statuses, produced by
-:func:`workbench.analysis.privacy.suppress_small_cells` (cells under 10 people suppressed, with
-complementary suppression). A dashboard must never re-aggregate or re-suppress it: any sum of
-published cells could be differenced against another. Every function here only *selects*
+(``All``) over wards, age bands and statuses, protected as one release by
+:func:`workbench.analysis.privacy.suppress_linked_cells` (counts of 1-9 people suppressed, with
+complements, consistently across months; LP-audited, ADR 0120). A dashboard must never
+re-aggregate or re-suppress it: any sum of published cells could be differenced against
+another. Every function here only *selects*
 rows and columns of that table, and :func:`check_publishable` refuses a table in which a
 visible cell counts fewer than ``threshold`` people.
 """
@@ -218,7 +219,7 @@ def plot_ward_panel(
         if month in steps.index:
             ax.axvline(pd.Period(month, freq="M").to_timestamp(), color="#999", ls="--", lw=1)
     if steps.isna().to_numpy().any() or people.isna().any():
-        bottom.text(0.99, 0.02, "gaps: suppressed (fewer than 10 people)", ha="right",
+        bottom.text(0.99, 0.02, "gaps: suppressed (under 10 people, or protecting one)", ha="right",
                     va="bottom", transform=bottom.transAxes, fontsize=7, color="#666")  # fmt: skip
     fig.autofmt_xdate()
     return figure_png(fig)

@@ -464,7 +464,9 @@ PRODUCTS: tuple[ProductSpec, ...] = (
         service="sapporo_health_points_aggregate",
         title="Health-point programme: steps by ward, age band and month (SYNTHETIC)",
         description="SYNTHETIC monthly aggregates of the health-point programme (健幸ポイント); "
-                    "cells under 10 people suppressed, with complementary suppression.",
+                    "counts of 1-9 people suppressed with complements, the same cells in "
+                    "every month; LP-audited so that no suppressed count of 1-9 people can "
+                    "be narrowed to less than ±5 people from all months together.",
         entity_types=("PhysicalActivityStatistics",), sources=("population_age5",),
         update_frequency="monthly", build=_build_health_aggregate, synthetic=True,
         terms=SYNTHETIC_OPEN_TERMS,

@@ -350,25 +350,45 @@ def person_months(result: SyntheticHealthPoints) -> pd.DataFrame:
     return frame
 
 
-def aggregate_health_points(result: SyntheticHealthPoints, *, threshold: int = 10) -> pd.DataFrame:
-    """Return the open aggregate: ward × age band × status × month, small cells suppressed.
+def aggregate_health_points(
+    result: SyntheticHealthPoints, *, threshold: int = 10, protection: int | None = None
+) -> pd.DataFrame:
+    """Return the open aggregate: ward × age band × status × month, small counts protected.
 
     Cells count distinct people with at least one observed day in the month
     (``persons``), with their ``steps_mean`` (mean of personal monthly means) and
-    ``points_mean``. Every cell with fewer than ``threshold`` people is suppressed, with
-    complementary suppression, by :func:`workbench.analysis.privacy.suppress_small_cells`
-    (the one suppression function); totals over wards, age bands and statuses are included
-    (label ``"All"``), totals over months are not (they would count person-months), so each
-    month is a separately protected table.
-    """
-    from workbench.analysis.privacy import suppress_small_cells
+    ``points_mean``; totals over wards, age bands and statuses are included (label
+    ``"All"``), totals over months are not (they would count person-months).
 
+    The same people are counted in every month, so the months are protected *together*
+    by :func:`workbench.analysis.privacy.suppress_linked_cells`: each cell is a sum of panel
+    groups (people of one ward and age band whose status follows the same path through the
+    months), a number that appears in several months is hidden in all of them or in none,
+    and every count of 1 to ``threshold - 1`` people, and every such group, keeps a range
+    of at least ``protection`` people either way (down to 0) given everything published,
+    all months together (ADR 0120).
+
+    Parameters
+    ----------
+    result : SyntheticHealthPoints
+    threshold : int, default 10
+    protection : int, optional
+        Protection level in people; default
+        :data:`workbench.analysis.privacy.PROTECTION_LEVEL`.
+    """
+    from workbench.analysis.privacy import (
+        PROTECTION_LEVEL,
+        suppress_linked_cells,
+        suppress_small_cells,
+    )
+
+    protection = PROTECTION_LEVEL if protection is None else protection
     frame = person_months(result)
     frame = frame[frame["days_observed"] > 0]
     month_labels = frame["month"].dt.strftime("%Y-%m")
+    frame = frame.assign(month=month_labels)
     cells = (
-        frame.assign(month=month_labels)
-        .groupby(["month", "ward_code", "age_band", "status"], observed=True)
+        frame.groupby(["month", "ward_code", "age_band", "status"], observed=True)
         .agg(
             persons=("person_id", "size"),
             steps_mean=("steps_mean", "mean"),
@@ -378,21 +398,32 @@ def aggregate_health_points(result: SyntheticHealthPoints, *, threshold: int = 1
     )
     for col in ("month", "ward_code", "age_band", "status"):
         cells[col] = cells[col].astype(str)
+    # every cell with its margins and count-weighted means, nothing hidden yet
     table = suppress_small_cells(
         cells,
         count_column="persons",
         dimensions=["month", "ward_code", "age_band", "status"],
-        threshold=threshold,
+        threshold=1,
         value_columns={"steps_mean": "mean", "points_mean": "mean"},
         levels={
             "age_band": list(AGE_BANDS),
             "status": list(STATUSES),
-            "ward_code": sorted(frame["ward_code"].unique()),
+            "ward_code": sorted(frame["ward_code"].astype(str).unique()),
             "month": sorted(month_labels.unique()),
         },
         no_total=["month"],  # a sum over months would count person-months
     )
-    table = table[table["month"] != "All"].reset_index(drop=True)
+    groups, matrix = _panel_groups(frame, table)
+    if not np.array_equal(matrix @ groups["persons"].to_numpy(), table["persons"].to_numpy(int)):
+        raise AssertionError("panel groups do not add up to the cells")  # pragma: no cover
+    protected = suppress_linked_cells(
+        matrix, groups["persons"].to_numpy(), threshold=threshold, protection=protection
+    )
+    hidden = protected.hidden
+    table.loc[hidden, ["persons", "steps_mean", "points_mean"]] = pd.NA
+    table["suppressed"] = hidden
+    reason = np.where(protected.primary, "primary", "complementary")
+    table["suppression"] = pd.array(np.where(hidden, reason, None), dtype="string")
     table["steps_mean"] = table["steps_mean"].round(1)
     table["points_mean"] = table["points_mean"].round(2)
     stamp_synthetic(
@@ -401,7 +432,42 @@ def aggregate_health_points(result: SyntheticHealthPoints, *, threshold: int = 1
         based_on=("population_age5",),
     )
     table.attrs["suppression_threshold"] = threshold
+    table.attrs["protection_level"] = protection
     return table
+
+
+def _panel_groups(frame: pd.DataFrame, table: pd.DataFrame) -> tuple[pd.DataFrame, object]:
+    """Panel groups (ward, age band, status path) and the 0/1 matrix cells x groups."""
+    import scipy.sparse
+
+    months = sorted(frame["month"].unique())
+    path = (
+        frame.pivot(index="person_id", columns="month", values="status")
+        .reindex(columns=months)
+        .astype(object)
+        .fillna("-")
+    )
+    people = frame.drop_duplicates("person_id").set_index("person_id")[
+        ["ward_code", "age_band"]
+    ].astype(str)
+    people = people.join(path.agg("|".join, axis=1).rename("path"))
+    groups = (
+        people.groupby(["ward_code", "age_band", "path"]).size().rename("persons").reset_index()
+    )
+    status_at = np.array([p.split("|") for p in groups["path"]], dtype=object)  # groups x months
+    month_index = pd.Index(months).get_indexer(table["month"])
+    group_status = status_at.T[month_index]  # cells x groups
+
+    def matches(column: str, values: pd.Series) -> np.ndarray:
+        wanted = table[column].to_numpy(dtype=object)[:, None]
+        return (wanted == "All") | (wanted == values.to_numpy(dtype=object)[None, :])
+
+    wanted_status = table["status"].to_numpy(dtype=object)[:, None]
+    status_match = np.where(wanted_status == "All", group_status != "-",
+                            group_status == wanted_status)  # fmt: skip
+    dense = matches("ward_code", groups["ward_code"]) & matches("age_band", groups["age_band"])
+    dense &= status_match
+    return groups, scipy.sparse.csr_matrix(dense.astype(np.int8))
 
 
 def _documentation(result: SyntheticHealthPoints, *, aggregate: bool = False) -> str:
@@ -438,8 +504,13 @@ Points: one per 1,000 steps, at most 10 a day, after enrolment only.
 """
 
 
-def aggregate_documentation(result: SyntheticHealthPoints, *, threshold: int = 10) -> str:
+def aggregate_documentation(
+    result: SyntheticHealthPoints, *, threshold: int = 10, protection: int | None = None
+) -> str:
     """Markdown documentation of the open aggregate product."""
+    from workbench.analysis.privacy import PROTECTION_LEVEL
+
+    protection = PROTECTION_LEVEL if protection is None else protection
     return (
         _documentation(result)
         + f"""
@@ -447,9 +518,25 @@ def aggregate_documentation(result: SyntheticHealthPoints, *, threshold: int = 1
 Cells: month × ward × age band ({", ".join(AGE_BANDS)}) × status (`enrolled`,
 `not_yet_enrolled`, `comparison`), with totals (`All`) over wards, age bands and statuses.
 `personCount` counts people with at least one observed day that month; `dailyStepsMean` is
-the mean of their monthly mean daily steps; `pointsMean` their mean points. **Every cell
-under {threshold} people is suppressed** (values null, `suppressed` true), with complementary
-suppression so hidden cells cannot be recovered by subtraction
-(`workbench.analysis.privacy.suppress_small_cells`).
+the mean of their monthly mean daily steps; `pointsMean` their mean points.
+
+**Disclosure control** (`workbench.analysis.privacy.suppress_linked_cells`, ADR 0120). The
+same people are counted in every month, so all months, wards, age bands, statuses and totals
+are protected together, as one release:
+- every count of 1 to {threshold - 1} people is suppressed (values null, `suppressed` true,
+  `suppression` "primary"); zeros are published;
+- further cells are suppressed with them ("complementary"); a number that appears in several
+  months (the same people) is suppressed in all of them or in none;
+- the whole release is audited by linear programming, as an intruder would attack it, using
+  every published count, the fact that the panel is fixed, and non-negativity: no suppressed
+  count of 1 to {threshold - 1} people, and no group of 1 to {threshold - 1} people that a
+  difference between months would isolate (for instance those of one ward and age band who
+  enrolled in one wave), can be narrowed to less than {protection} people either side of its
+  true value (down to 0). The audit is the linear-programming relaxation, as in τ-ARGUS; an
+  intruder who also uses that counts are whole numbers may in rare cases get a slightly
+  narrower range.
+
+What this does not cover: mean steps and points are hidden where their count is hidden, but
+are not perturbed; someone who knows some of the people from elsewhere knows more.
 """
     )
