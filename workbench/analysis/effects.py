@@ -310,19 +310,26 @@ def _relative_to(series: pd.Series, comparison: pd.Series, *, log: bool) -> pd.S
 
 
 def _day_types(index: pd.DatetimeIndex, *, day_of_week: bool, holidays: bool) -> pd.DataFrame:
-    """Day-of-week dummies (Monday the reference), a holiday taking the place of its weekday."""
-    out = pd.DataFrame(index=index)
-    is_holiday = np.zeros(len(index), bool)
-    if holidays:
-        from workbench.datasets._calendar import is_holiday as _is_holiday
+    """Day-of-week dummies (Monday the reference) and holiday dummies.
 
-        is_holiday = _is_holiday(index)
+    A holiday on a weekday and one on a Saturday each get their own dummy (a Sunday
+    holiday is a Sunday), so the model nests "a holiday is like a Sunday" (Sapporo's
+    ridership) and "holidays do not matter".
+    """
+    out = pd.DataFrame(index=index)
+    dow = index.day_of_week.to_numpy()
     if day_of_week:
-        dow = index.day_of_week.to_numpy()
         for k in range(1, 7):
-            out[f"dow_{k}"] = ((dow == k) & ~is_holiday).astype(float)
+            out[f"dow_{k}"] = (dow == k).astype(float)
     if holidays:
-        out["holiday"] = is_holiday.astype(float)
+        from workbench.datasets._calendar import is_holiday
+
+        holiday = is_holiday(index)
+        if day_of_week:
+            out["holiday_weekday"] = (holiday & (dow < 5)).astype(float)
+            out["holiday_saturday"] = (holiday & (dow == 5)).astype(float)
+        else:
+            out["holiday"] = holiday.astype(float)
     return out
 
 
