@@ -270,14 +270,6 @@ def _group_truth(data: PolicyData, event: PolicyEvent, units: list[str], period:
     return float(sum(weights[u] * effects[u] for u in units))
 
 
-def _active(index: pd.DatetimeIndex, period: tuple) -> np.ndarray:
-    start, end = period
-    mask = index >= start
-    if end is not None:
-        mask &= index <= end
-    return np.asarray(mask)
-
-
 def _its_counterfactual(fit: EffectEstimate, series: pd.Series) -> pd.Series | None:
     model = fit.model
     try:
