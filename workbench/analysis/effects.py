@@ -251,10 +251,14 @@ def interrupted_time_series(
         base = base.join(extra.add_prefix("cov_"))
     base = base.loc[:, (base != 0).any() | (base.columns == "effect")]
 
+    most = max(12, fourier_order if isinstance(fourier_order, int) else 0)
+    harmonics = _seasonal_terms(index, "fourier", most) if seasonality == "fourier" else None
+
     def design_for(order: int) -> pd.DataFrame:
-        if seasonality != "fourier":
+        if harmonics is None:
             return base
-        return pd.concat([base, _seasonal_terms(index, "fourier", order)], axis=1)
+        names = [f"{f}{k}" for k in range(1, order + 1) for f in ("sin", "cos")]
+        return pd.concat([base, harmonics[names]], axis=1)
 
     order = fourier_order
     if seasonality == "fourier" and fourier_order == "auto":
@@ -384,14 +388,12 @@ def _placebo_estimate(
     x = design.to_numpy(dtype=float)
     q, _ = np.linalg.qr(x)
     resid = values - q @ (q.T @ values)
-    days = index.normalize()
-    placebo = np.zeros((len(index), len(chosen)))
-    for j, d in enumerate(chosen):
-        shift = pd.Timedelta(days=int(d))
-        on = np.zeros(len(index), bool)
-        for start, end in windows:
-            on |= (days >= start + shift) & (days <= end + shift)
-        placebo[:, j] = on
+    days = index.to_numpy().astype("datetime64[D]").astype(np.int64)[:, None]
+    shifts = np.asarray(chosen)[None, :]
+    on = np.zeros((len(index), len(chosen)), bool)
+    for start, end in windows:
+        on |= (days >= _day_number(start) + shifts) & (days <= _day_number(end) + shifts)
+    placebo = on.astype(float)
     placebo_resid = placebo - q @ (q.T @ placebo)
     effects = (placebo_resid * resid[:, None]).sum(axis=0) / (placebo_resid**2).sum(axis=0)
     beta = float(fit.params["effect"])
@@ -413,38 +415,31 @@ def _placebo_estimate(
     return EffectEstimate(beta, se, low, high, len(index), method, "difference", confidence, fit)
 
 
+def _day_number(when) -> int:
+    return int(np.datetime64(pd.Timestamp(when), "D").astype(np.int64))
+
+
 def _placebo_offsets(index: pd.DatetimeIndex, windows, other_periods) -> list[int]:
     """Shifts (days) that move every event window inside the data and onto no other event."""
-    first, last = index.min().normalize(), index.max().normalize()
-    blocked = [(s, e) for s, e in windows]
+    first, last = _day_number(index.min()), _day_number(index.max())
+    spans = [(_day_number(s), _day_number(e)) for s, e in windows]
+    blocked = list(spans)
     boundaries = []
     for start, end in other_periods:
-        start = pd.Timestamp(start)
         if end is None:
-            boundaries.append(start)  # a placebo window must not straddle a permanent change
+            boundaries.append(_day_number(start))  # must not straddle a permanent change
         else:
-            blocked.append((start, pd.Timestamp(end)))
-    out = []
-    span = (last - first).days
-    for d in range(-span, span + 1):
-        if d == 0:
-            continue
-        shift = pd.Timedelta(days=d)
-        ok = True
-        for start, end in windows:
-            s, e = start + shift, end + shift
-            if s < first or e > last:
-                ok = False
-                break
-            if any(s <= be and bs <= e for bs, be in blocked):
-                ok = False
-                break
-            if any(s < b <= e for b in boundaries):
-                ok = False
-                break
-        if ok:
-            out.append(d)
-    return out
+            blocked.append((_day_number(start), _day_number(end)))
+    d = np.arange(-(last - first), last - first + 1)
+    ok = d != 0
+    for s, e in spans:
+        lo, hi = s + d, e + d
+        ok &= (lo >= first) & (hi <= last)
+        for bs, be in blocked:
+            ok &= ~((lo <= be) & (bs <= hi))
+        for b in boundaries:
+            ok &= ~((lo < b) & (b <= hi))
+    return [int(x) for x in d[ok]]
 
 
 def _near_whole_year(days: int, span: int) -> bool:
