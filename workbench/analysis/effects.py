@@ -262,7 +262,7 @@ def interrupted_time_series(
 
     order = fourier_order
     if seasonality == "fourier" and fourier_order == "auto":
-        order = _bic_fourier_order(values, design_for)
+        order = _bic_fourier_order(values, base.to_numpy(float), harmonics.to_numpy(float))
     design = design_for(int(order) if order != "auto" else 3)
     if design["effect"].nunique() < 2:
         raise ValueError("the event is active on every date or on none: nothing to compare")
@@ -337,12 +337,17 @@ def _day_types(index: pd.DatetimeIndex, *, day_of_week: bool, holidays: bool) ->
     return out
 
 
-def _bic_fourier_order(values: np.ndarray, design_for, *, max_order: int = 12) -> int:
-    """The number of Fourier pairs (1 to ``max_order``) with the lowest BIC."""
+def _bic_fourier_order(
+    values: np.ndarray, base: np.ndarray, harmonics: np.ndarray, *, max_order: int = 12
+) -> int:
+    """The number of Fourier pairs (1 to ``max_order``) with the lowest BIC.
+
+    ``harmonics`` holds the pairs in order (sin1, cos1, sin2, cos2, ...).
+    """
     best, best_bic = 1, np.inf
     n = len(values)
     for order in range(1, max_order + 1):
-        x = design_for(order).to_numpy(dtype=float)
+        x = np.hstack([base, harmonics[:, : 2 * order]])
         if x.shape[1] >= n - 10:
             break
         try:
