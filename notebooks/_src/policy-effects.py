@@ -21,9 +21,9 @@
 #    else changed at that date.
 # 2. *Difference-in-differences (DiD)*: compare the treated series with a comparison group
 #    that shares its seasons, weekdays, holidays and storms (the other stations; a street-level
-#    counter farther away). The day-to-day common shocks cancel, which is why its confidence
-#    interval is much narrower. Assumes parallel trends — checked with a monthly event-study
-#    plot.
+#    counter farther away). The day-to-day common shocks cancel, which can narrow its
+#    confidence interval (how much, for this run, is printed at the end). Assumes parallel
+#    trends — checked with a monthly event-study plot.
 #
 # Both are fitted on the log scale (effects are multiplicative: "+5 %"). Intervals for
 # lasting events use heteroskedasticity- and autocorrelation-consistent (Newey–West)
