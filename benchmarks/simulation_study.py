@@ -336,7 +336,7 @@ def _holm(pvalues: np.ndarray, alpha: float) -> np.ndarray:
 
 def markdown(table: pd.DataFrame, *, command: str, seconds: float, alpha: float) -> str:
     """The published table (docs/simulation-study.md)."""
-    relative = table["estimator"].str.contains("dashboard|notebook (ridership|pedestrians)")
+    relative = table["estimator"].str.contains("dashboard|notebook (?:ridership|pedestrians)")
     lines = [
         "# Simulation study: interval coverage of the effect estimators",
         "",
@@ -368,6 +368,14 @@ def markdown(table: pd.DataFrame, *, command: str, seconds: float, alpha: float)
             f"| {row['bias'] * scale:+.2f} ± {row['bias_se'] * scale:.2f}{unit} | {fpr} "
             f"| {row['mean_ci_width'] * scale:.2f}{unit} | {verdict} |"
         )
+    failing = table[~(table["coverage_ok"] & table["bias_ok"] & table["fpr_ok"])]
+    if len(failing):
+        lines += ["", f"{len(failing)} of {len(table)} rows fail a test (✗): "
+                  + "; ".join(f"{r.estimator} / {r.scenario}"
+                              + (" (bias)" if not r.bias_ok else "")
+                              + (" (coverage)" if not r.coverage_ok else "")
+                              + (" (false positives)" if not r.fpr_ok else "")
+                              for r in failing.itertuples()) + "."]  # fmt: skip
     lines += [
         "",
         "## Before (the reviewer's measurements on held-out seeds, issue #12)",
