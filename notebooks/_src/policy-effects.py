@@ -41,7 +41,7 @@ event_date = "2024-06-01"
 treated_stations = ["N06", "H07", "N07", "T09", "H08"]  # Sapporo and Odori, every line
 treated_sensors = ["ekimae-ground-kita2", "ekimae-ground-kita1"]  # street level, on the plaza
 control_sensors = ["odori-ground-nishi3"]  # street level, 500 m away
-harmonics = "auto"  # Fourier pairs for the yearly season ("auto": chosen by BIC, 1 to 12)
+harmonics = "auto"  # Fourier pairs for the yearly season ("auto": chosen by AIC, 1 to 12)
 hac_lags = 14  # Newey-West lags (days)
 confidence = 0.95
 synthetic_seed = None  # set (with synthetic_effect) to regenerate the data with a known effect
@@ -181,7 +181,7 @@ plt.show()
 #   b_k \cos\tfrac{2\pi k\,d_t}{365.25}\big) + \text{day type}_t + \sum_j \gamma_j E_{jt}
 #   + \delta\,\text{post}_t + \varepsilon_t$$
 #
-# where $d_t$ is the day of the year ($K$ chosen by BIC: Sapporo's winter is flat-topped and
+# where $d_t$ is the day of the year ($K$ chosen by AIC: Sapporo's winter is flat-topped and
 # needs more harmonics than a smooth wave), the day type is the day of the week, or holiday
 # (Japanese public holidays and the customary New Year, Golden Week and Obon breaks), and
 # $E_{jt}$ are the *other* dated events (the Snow Festival, the points campaign). The effect

@@ -165,7 +165,7 @@ def interrupted_time_series(
     seasonality : {"fourier", "month", "none"}, default "fourier"
         Annual cycle: sine/cosine pairs of day-of-year, or month-of-year effects.
     fourier_order : int or "auto", default "auto"
-        Number of sine/cosine pairs; ``"auto"`` picks 1 to 12 by BIC, so a flat-topped
+        Number of sine/cosine pairs; ``"auto"`` picks 1 to 12 by AIC, so a flat-topped
         season such as Sapporo's snow (zero from May to October) gets the harmonics it needs.
     day_of_week : bool, optional
         Day-of-week effects; defaults to True for daily series.
@@ -262,7 +262,7 @@ def interrupted_time_series(
 
     order = fourier_order
     if seasonality == "fourier" and fourier_order == "auto":
-        order = _bic_fourier_order(values, base.to_numpy(float), harmonics.to_numpy(float))
+        order = _fourier_order_by_aic(values, base.to_numpy(float), harmonics.to_numpy(float))
     design = design_for(int(order) if order != "auto" else 3)
     if design["effect"].nunique() < 2:
         raise ValueError("the event is active on every date or on none: nothing to compare")
@@ -273,7 +273,7 @@ def interrupted_time_series(
         )
     fit = sm.OLS(values, design).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     season = (
-        f"Fourier seasonality ({order} pairs{', by BIC' if fourier_order == 'auto' else ''})"
+        f"Fourier seasonality ({order} pairs{', by AIC' if fourier_order == 'auto' else ''})"
         if seasonality == "fourier"
         else f"{seasonality} seasonality"
     )
@@ -337,14 +337,14 @@ def _day_types(index: pd.DatetimeIndex, *, day_of_week: bool, holidays: bool) ->
     return out
 
 
-def _bic_fourier_order(
+def _fourier_order_by_aic(
     values: np.ndarray, base: np.ndarray, harmonics: np.ndarray, *, max_order: int = 12
 ) -> int:
-    """The number of Fourier pairs (1 to ``max_order``) with the lowest BIC.
+    """The number of Fourier pairs (1 to ``max_order``) with the lowest AIC.
 
     ``harmonics`` holds the pairs in order (sin1, cos1, sin2, cos2, ...).
     """
-    best, best_bic = 1, np.inf
+    best, best_aic = 1, np.inf
     n = len(values)
     for order in range(1, max_order + 1):
         x = np.hstack([base, harmonics[:, : 2 * order]])
@@ -355,9 +355,9 @@ def _bic_fourier_order(
         except np.linalg.LinAlgError:
             coef = np.linalg.lstsq(x, values, rcond=None)[0]
         rss = float(((values - x @ coef) ** 2).sum())
-        bic = n * np.log(rss / n) + x.shape[1] * np.log(n)
-        if bic < best_bic:
-            best, best_bic = order, bic
+        aic = n * np.log(rss / n) + 2 * x.shape[1]
+        if aic < best_aic:
+            best, best_aic = order, aic
     return best
 
 

@@ -6,7 +6,7 @@ the commercial hourly counts). They are synthetic (generated with dated events o
 effect), so each estimate is shown next to the generator's true effect. Estimators come from
 :mod:`workbench.analysis.effects`: an interrupted time series on the selected series (log
 scale: relative effects, annual Fourier seasonality with the number of harmonics chosen by
-BIC, day of week, Japanese holidays, other events adjusted for) or a difference-in-differences
+AIC, day of week, Japanese holidays, other events adjusted for) or a difference-in-differences
 of the log ratio to the units the event did not affect; when it affected every unit, the
 interrupted time series is shown instead, with a note saying why. Short events (the 8-day
 Snow Festival) get placebo (randomisation) intervals over windows of the same length in the
