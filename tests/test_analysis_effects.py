@@ -55,8 +55,13 @@ def test_interrupted_time_series_recovers_level_change(seed, effect):
 
 
 def test_interrupted_time_series_interval_coverage_is_near_nominal():
+    # a smooth season with the order fixed: the data-chosen order (default) trades some
+    # Newey-West coverage on strongly autocorrelated noise for less bias on flat-topped
+    # seasons (ADR 0126); the simulation study judges the default on the generators' data
     covered = [
-        interrupted_time_series(_daily_series(seed, 50.0), event_date=EVENT).covers(50.0)
+        interrupted_time_series(
+            _daily_series(seed, 50.0), event_date=EVENT, fourier_order=3
+        ).covers(50.0)
         for seed in range(100, 140)
     ]
     assert 0.85 <= np.mean(covered) <= 1.0
