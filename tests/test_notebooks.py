@@ -222,7 +222,7 @@ def test_health_points_with_the_research_plan_recovers_the_effect(exchange_env, 
     _, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path, research_plan=True)
     covered = _covered(results)
     assert {"matched event-study DiD (individual)",
-            "IPW-weighted two-way FE DiD (individual)"} <= set(covered)
+            "staggered DiD, IPW + outcome regression (individual)"} <= set(covered)
     assert all(covered.values()), results
 
 
