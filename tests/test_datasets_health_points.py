@@ -105,8 +105,8 @@ def test_daily_records_on_request_and_points_after_enrolment_only():
 
 
 def test_invalid_parameters_are_refused():
-    with pytest.raises(ValueError, match="effect_steps"):
-        generate_health_points(n_participants=5, effect_steps=-1)
+    with pytest.raises(ValueError, match="effect_ramp_months"):
+        generate_health_points(n_participants=5, effect_ramp_months=-1)
 
 
 def test_aggregate_suppresses_every_small_cell_unrecoverably():
@@ -128,3 +128,24 @@ def test_aggregate_suppresses_every_small_cell_unrecoverably():
     assert np.isclose(
         table[(table["ward_code"] == "All") & (table["age_band"] == "All")
               & (table["status"] == "All")]["persons"].astype(float).max(), 4000, atol=150)
+
+
+def test_effects_can_build_up_or_be_negative_and_the_truth_is_exact():
+    result = generate_health_points(n_participants=300, n_comparison=100, seed=5,
+                                    effect_steps=-900.0, effect_ramp_months=12)  # fmt: skip
+    assert result.truth["effect_by_month"][:3] == [-75.0, -150.0, -225.0]
+    assert result.truth["effect_by_month"][-1] == -900.0
+    effects = result.true_effects
+    enrolled = effects[effects["enrolled"]]
+    by_month = enrolled.groupby("months_since_enrolment")["effect_steps"].mean()
+    assert by_month[0] == pytest.approx(-75.0, abs=15)
+    assert by_month[11] == pytest.approx(-900.0, abs=40)
+    assert (effects.loc[~effects["enrolled"], "effect_steps"] == 0).all()
+    # the truth is the effect on recorded steps: the same people without the programme
+    without = generate_health_points(n_participants=300, n_comparison=100, seed=5,
+                                     effect_steps=0.0)  # fmt: skip
+    merged = result.monthly.merge(without.monthly, on=["person_id", "month"])
+    exact = (merged["steps_mean_x"] - merged["steps_mean_y"])[merged["enrolled_x"]]
+    assert result.true_effect() == pytest.approx(float(exact.mean()), abs=0.2)
+    text = result.documentation()
+    assert "builds up over the first 12 months" in text and "-900 steps a day" in text

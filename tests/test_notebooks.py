@@ -199,11 +199,13 @@ def test_policy_effects_recover_the_documented_effects(exchange_env, tmp_path):
 @pytest.mark.parametrize(("seed", "effect"), [(11, 0.0), (12, 0.08)])
 def test_policy_effects_recover_other_seeds_and_effect_sizes(exchange_env, tmp_path, seed,
                                                              effect):
-    _, results = run_notebook(NOTEBOOKS / "policy-effects.ipynb", tmp_path,
-                              synthetic_seed=seed, synthetic_effect=effect)
+    nb, results = run_notebook(NOTEBOOKS / "policy-effects.ipynb", tmp_path,
+                               synthetic_seed=seed, synthetic_effect=effect)
     assert results["mode"] == "generated"
     for estimate in results["estimates"]:
         assert estimate["true_effect"] == pytest.approx(effect)
+        verdict = "covers" if estimate["ci_covers_truth"] else "does NOT cover"
+        assert f"the interval {verdict} the true" in _sentence_for(nb, estimate["name"])
     assert all(_covered(results).values()), results
 
 
@@ -223,7 +225,7 @@ def test_health_points_with_the_research_plan_recovers_the_effect(exchange_env, 
     _, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path, research_plan=True)
     covered = _covered(results)
     assert {"matched event-study DiD (individual)",
-            "IPW-weighted two-way FE DiD (individual)"} <= set(covered)
+            "staggered DiD, IPW + outcome regression (individual)"} <= set(covered)
     assert all(covered.values()), results
 
 
@@ -235,3 +237,26 @@ def test_health_points_recover_other_seeds_and_effect_sizes(exchange_env, tmp_pa
     assert results["true_effect"] == pytest.approx(effect, abs=max(0.05 * effect, 1.0))
     covered = _covered(results)
     assert len(covered) == 3 and all(covered.values()), results
+
+
+def _sentence_for(nb: nbformat.NotebookNode, name: str) -> str:
+    lines = [line for line in _stdout(nb).splitlines() if line.startswith(f"- {name}: ")]
+    assert len(lines) == 1, f"no printed sentence for {name!r}"
+    return lines[0]
+
+
+def test_health_points_recover_a_negative_effect_that_builds_up_and_say_so_from_results(
+    exchange_env, tmp_path
+):
+    nb, results = run_notebook(NOTEBOOKS / "health-points.ipynb", tmp_path, research_plan=True,
+                               synthetic_seed=23, synthetic_effect=-800.0,
+                               synthetic_ramp_months=12)  # fmt: skip
+    # the mean over enrolled months of an effect that reaches -800 after a year
+    assert -800 < results["true_effect"] < -400
+    covered = _covered(results)
+    assert len(covered) == 3 and all(covered.values()), results
+    for estimate in results["estimates"]:
+        if estimate.get("ci_low") is None:
+            continue
+        verdict = "covers" if estimate["ci_covers_truth"] else "does NOT cover"
+        assert f"the interval {verdict} the true effect" in _sentence_for(nb, estimate["name"])

@@ -21,13 +21,16 @@
 #    else changed at that date.
 # 2. *Difference-in-differences (DiD)*: compare the treated series with a comparison group
 #    that shares its seasons, weekdays, holidays and storms (the other stations; a street-level
-#    counter farther away). The day-to-day common shocks cancel, which is why its confidence
-#    interval is much narrower. Assumes parallel trends — checked with a monthly event-study
-#    plot.
+#    counter farther away). The day-to-day common shocks cancel, which can narrow its
+#    confidence interval (how much, for this run, is printed at the end). Assumes parallel
+#    trends — checked with a monthly event-study plot.
 #
-# Both are fitted on the log scale (effects are multiplicative: "+5 %"), with
-# heteroskedasticity- and autocorrelation-consistent (Newey–West) standard errors, since
-# daily counts are serially correlated.
+# Both are fitted on the log scale (effects are multiplicative: "+5 %"). Intervals for
+# lasting events use heteroskedasticity- and autocorrelation-consistent (Newey–West)
+# standard errors, since daily counts are serially correlated; intervals for short events
+# (the 8-day Snow Festival) use placebo (randomisation) inference: the same model with a
+# dummy for every window of the same length in the same season of other years, so the
+# interval is as wide as the model's errors over such windows really are (ADR 0125).
 
 # %% tags=["parameters"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY
@@ -38,7 +41,7 @@ event_date = "2024-06-01"
 treated_stations = ["N06", "H07", "N07", "T09", "H08"]  # Sapporo and Odori, every line
 treated_sensors = ["ekimae-ground-kita2", "ekimae-ground-kita1"]  # street level, on the plaza
 control_sensors = ["odori-ground-nishi3"]  # street level, 500 m away
-harmonics = 4  # Fourier pairs for the yearly season
+harmonics = "auto"  # Fourier pairs for the yearly season ("auto": chosen by AIC, 1 to 12)
 hac_lags = 14  # Newey-West lags (days)
 confidence = 0.95
 synthetic_seed = None  # set (with synthetic_effect) to regenerate the data with a known effect
@@ -178,57 +181,37 @@ plt.show()
 #   b_k \cos\tfrac{2\pi k\,d_t}{365.25}\big) + \text{day type}_t + \sum_j \gamma_j E_{jt}
 #   + \delta\,\text{post}_t + \varepsilon_t$$
 #
-# where $d_t$ is the day of the year, the day type is weekday / Saturday / Sunday or holiday
+# where $d_t$ is the day of the year ($K$ chosen by AIC: Sapporo's winter is flat-topped and
+# needs more harmonics than a smooth wave), the day type is the day of the week, or holiday
 # (Japanese public holidays and the customary New Year, Golden Week and Obon breaks), and
 # $E_{jt}$ are the *other* dated events (the Snow Festival, the points campaign). The effect
 # is $e^{\delta} - 1$. For the DiD the outcome is the difference of the mean log of the
-# treated and control units, and trend, season and day type drop out. Both are fitted with
-# the package's `wb.interrupted_time_series` (one implementation of the estimator, tested in
-# `tests/test_analysis_effects.py`), with the day types and the other events as covariates.
-# (`wb.difference_in_differences` on a two-unit daily panel gives the same DiD estimate, but
-# its standard errors are clustered, not Newey–West: clustered by month, its intervals
-# covered the truth less often over 20 regenerated datasets, 16 instead of 18 for the
-# pedestrians.)
+# treated and control units (`comparison=`), and trend and season drop out. Both are fitted
+# with the package's `wb.interrupted_time_series` (one implementation, checked by the
+# simulation study in `docs/simulation-study.md`), with the other events as covariates.
 
 # %%
-HOLIDAYS = {  # (month, day): public holidays at their usual dates, and customary breaks
-    (1, 1), (1, 2), (1, 3), (1, 8), (2, 11), (2, 23), (3, 20), (4, 29), (5, 3), (5, 4),
-    (5, 5), (7, 15), (8, 11), (8, 13), (8, 14), (8, 15), (9, 16), (9, 23), (10, 14),
-    (11, 3), (11, 23), (12, 29), (12, 30), (12, 31),
-}
-
-
-def day_types(index):
-    """Saturday and Sunday-or-holiday indicators for daily dates (weekdays: the reference)."""
-    holiday = np.array([(m, d) in HOLIDAYS for m, d in zip(index.month, index.day)])
-    return pd.DataFrame({"saturday": ((index.day_of_week == 5) & ~holiday).astype(float),
-                         "sunday_holiday": ((index.day_of_week == 6) | holiday).astype(float)},
-                        index=index)
-
-
 def other_events(index):
     """One indicator per *other* dated event (all its periods), to adjust for."""
     return pd.DataFrame({ev.key: ev.active(index).astype(float)
                          for ev in events if ev.key != event_key}, index=index)
 
 
-def estimate(y, *, seasonal=True, name=""):
+def estimate(y, *, control=None, name=""):
     """Fit the model above to the log series ``y`` with ``wb.interrupted_time_series``.
 
-    The package's estimator (OLS, Newey-West errors); the day types and the other events
-    enter as covariates (``cov_<name>`` in the fitted model). ``seasonal=False`` leaves out
-    trend, season and day type (the DiD of the treated-minus-control series).
+    The other events enter as covariates (``cov_<name>`` in the fitted model). With
+    ``control`` (a log series) the model is fitted to ``y - control`` without trend and
+    season: the DiD.
     """
     y = y.dropna()
-    covariates = other_events(y.index)
-    if seasonal:
-        covariates = day_types(y.index).join(covariates)
     result = wb.interrupted_time_series(
-        np.exp(y), event_date=event_date, log=True, trend=seasonal,
-        seasonality="fourier" if seasonal else "none", fourier_order=harmonics,
-        day_of_week=False, covariates=covariates, hac_lags=hac_lags, confidence=confidence)
+        np.exp(y), comparison=None if control is None else np.exp(control),
+        event_date=event_date, log=True, trend=control is None,
+        seasonality="fourier" if control is None else "none", fourier_order=harmonics,
+        covariates=other_events(y.index), hac_lags=hac_lags, confidence=confidence)
     return {"name": name, "estimate": result.estimate, "ci_low": result.ci_low,
-            "ci_high": result.ci_high, "fit": result.model}
+            "ci_high": result.ci_high, "fit": result.model, "method": result.method}
 
 # %% [markdown]
 # ## 3. Subway ridership at the stations by the pedestrian space
@@ -243,10 +226,11 @@ y_treated = log_b[treated_stations].mean(axis=1)
 y_control = log_b[controls].mean(axis=1)
 
 its_r = estimate(y_treated, name="ridership ITS")
-did_r = estimate(y_treated - y_control, seasonal=False, name="ridership DiD")
+did_r = estimate(y_treated, control=y_control, name="ridership DiD")
 for r in (its_r, did_r):
     print(f"{r['name']:>15}: {r['estimate']:+.1%} "
           f"({confidence:.0%} CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%})")
+print("ITS model:", its_r["method"])
 
 # %% [markdown]
 # The ITS counterfactual — what the model predicts without the event — against the observed
@@ -315,7 +299,7 @@ log_f = np.log(footfall.clip(lower=1))
 yp_treated = log_f[treated_sensors].mean(axis=1)
 yp_control = log_f[control_sensors].mean(axis=1)
 its_p = estimate(yp_treated, name="pedestrians ITS")
-did_p = estimate(yp_treated - yp_control, seasonal=False, name="pedestrians DiD")
+did_p = estimate(yp_treated, control=yp_control, name="pedestrians DiD")
 for r in (its_p, did_p):
     print(f"{r['name']:>15}: {r['estimate']:+.1%} "
           f"({confidence:.0%} CI {r['ci_low']:+.1%} to {r['ci_high']:+.1%})")
@@ -355,48 +339,78 @@ table.style.format({c: "{:+.2%}" for c in ["effect", "ci_low", "ci_high", "true_
 # %% [markdown]
 # ### The other dated events
 #
-# The ITS models above also estimate the events they adjust for — a temporary walking-points
-# campaign (autumn 2024) and the Snow Festival (early February every year) — each as its own
-# level shift while it lasts. Their true effects are in the same documentation.
-#
-# Expect the Snow Festival rows to miss more often than their 95 % suggests: eight days a year
-# at the height of winter, exactly when unmodelled snowstorms strike and the seasonal curve is
-# steepest, so a few bad days move the estimate and the residuals are not the well-behaved
-# noise the interval assumes. A short event in a noisy season needs a comparison group.
+# The same model also estimates the events it adjusts for — a temporary walking-points
+# campaign (autumn 2024) and the Snow Festival (early February every year) — each fitted as
+# the event of interest, all its occurrences in the data as one effect, the studied event
+# as a covariate. Their true effects are in the same documentation. The Snow Festival lasts
+# eight days at the height of winter, when unmodelled snowstorms strike: its interval comes
+# from placebo windows of eight days in the same season of every year, not from Newey–West
+# errors, which are too narrow for so short a window.
 
 # %%
-other_rows = []
-for result, units, kind in ((its_r, treated_stations, "ridership"),
-                            (its_p, treated_sensors, "pedestrian")):
-    ci = result["fit"].conf_int(alpha=1 - confidence)
-    for ev in events:
-        if ev.key == event_key:
-            continue
-        truth = true_relative_effect(units, kind, key=ev.key)
-        low, high = np.expm1(ci.loc[f"cov_{ev.key}"])
-        other_rows.append({"estimate": f"{ev.key} ({kind}, ITS)",
-                           "effect": float(np.expm1(result["fit"].params[f"cov_{ev.key}"])),
-                           "ci_low": float(low), "ci_high": float(high), "true_effect": truth,
-                           "ci_covers_truth": bool(low <= truth <= high)})
-others = pd.DataFrame(other_rows).set_index("estimate")
+def other_event_rows():
+    rows = []
+    for y, units, kind in ((y_treated, treated_stations, "ridership"),
+                           (yp_treated, treated_sensors, "pedestrian")):
+        y = y.dropna()
+        for ev in events:
+            if ev.key == event_key:
+                continue
+            inside = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in ev.periods
+                      if b is not None and pd.Timestamp(a) > y.index.min()
+                      and pd.Timestamp(b) <= y.index.max()]
+            if not inside:
+                continue
+            others = [(pd.Timestamp(a), b) for e in events if e.key != ev.key
+                      for a, b in e.periods]
+            fit = wb.interrupted_time_series(
+                np.exp(y), event_date=inside[0][0], event_end=inside[0][1], repeats=inside[1:],
+                log=True, fourier_order=harmonics, other_periods=others, hac_lags=hac_lags,
+                confidence=confidence)
+            truth = true_relative_effect(units, kind, key=ev.key)
+            rows.append({"estimate": f"{ev.key} ({kind}, ITS)", "effect": fit.estimate,
+                         "ci_low": fit.ci_low, "ci_high": fit.ci_high, "true_effect": truth,
+                         "ci_covers_truth": bool(fit.covers(truth)),
+                         "inference": "placebo" if "placebo" in fit.method else "Newey-West"})
+    return pd.DataFrame(rows).set_index("estimate")
+
+
+others = other_event_rows()
 others.style.format({c: "{:+.2%}" for c in ["effect", "ci_low", "ci_high", "true_effect"]})
 
 # %% [markdown]
-# **Reading the results.**
-#
-# - Both methods find the plaza's effect, and their intervals cover the true effect. The DiD
-#   intervals are several times narrower: weather, holidays and storms hit treated and control
-#   units alike and cancel.
-# - The ITS rests on the model of season and trend being right, with one or two winters of
-#   history; a misfit season or an unmodelled shock after the opening (a storm, a new
-#   timetable) is absorbed into the "effect".
-# - Over 20 regenerated datasets (`python notebooks/_coverage.py`), the four main 95 %
-#   intervals covered the truth 18 to 19 times in 20 — as a 95 % interval should, so expect
-#   the occasional miss; the Snow Festival rows only 14 to 17 times.
-# - Caveats that the synthetic data cannot show: real events are rarely as sharp as a
-#   ribbon-cutting; stations next to the plaza may draw riders *from* other stations
-#   (a control that is affected biases the DiD, as the pedestrian DiD truth above shows);
-#   and displacement is not creation — more people on Ekimae-dori may mean fewer elsewhere.
+# **Reading the results.** The sentences below are computed from the tables above, for this
+# run's data.
+
+# %%
+def sentence(row_name):
+    row = table.loc[row_name]
+    verdict = "covers" if row["ci_covers_truth"] else "does NOT cover"
+    zero = "excludes" if row["ci_low"] > 0 or row["ci_high"] < 0 else "includes"
+    return (f"- {row_name}: {row['effect']:+.1%} ({confidence:.0%} CI {row['ci_low']:+.1%} to "
+            f"{row['ci_high']:+.1%}); the interval {verdict} the true {row['true_effect']:+.1%} "
+            f"and {zero} zero.")
+
+
+for name in table.index:
+    print(sentence(name))
+for kind in ("ridership", "pedestrians"):
+    its, did = table.loc[f"{kind} ITS"], table.loc[f"{kind} DiD"]
+    ratio = (its["ci_high"] - its["ci_low"]) / (did["ci_high"] - did["ci_low"])
+    print(f"- {kind}: the DiD interval is {ratio:.1f} times "
+          f"{'narrower' if ratio >= 1 else 'wider'} than the ITS interval.")
+missed = [n for n, r in others.iterrows() if not r["ci_covers_truth"]]
+print(f"- other events: {len(others) - len(missed)} of {len(others)} intervals cover their true "
+      f"effect" + (f"; missed: {', '.join(missed)}." if missed else "."))
+
+# %% [markdown]
+# A 95 % interval misses the truth in about one run in twenty by design. How often these
+# estimators' intervals cover the truth over many regenerated datasets, with and without an
+# effect, is measured by the simulation study (`docs/simulation-study.md`, run by the tests).
+# Caveats that the synthetic data cannot show: real events are rarely as sharp as a
+# ribbon-cutting; stations next to the plaza may draw riders *from* other stations (a
+# control that is affected biases the DiD, as the pedestrian DiD truth above shows); and
+# displacement is not creation — more people on Ekimae-dori may mean fewer elsewhere.
 #
 # Re-run with `synthetic_seed` and `synthetic_effect` (including 0) to see how the methods
 # behave when the truth is different.
@@ -411,8 +425,10 @@ if results_path:
                            (float(v) if not isinstance(v, str) else v))
                        for k, v in {"name": name, **row}.items()}
                       for name, row in table.to_dict(orient="index").items()],
-        "other_events": [{"name": name, **row} for name, row in
-                         others.to_dict(orient="index").items()],
+        "other_events": [{"name": name, **{k: (bool(v) if k == "ci_covers_truth" else
+                                                (v if isinstance(v, str) else float(v)))
+                                            for k, v in row.items()}}
+                         for name, row in others.to_dict(orient="index").items()],
     }
     with open(results_path, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)

@@ -32,9 +32,11 @@ __all__ = [
     "event_study",
     "interrupted_time_series",
     "match_on_pre_period",
+    "staggered_difference_in_differences",
 ]
 
 Seasonality = Literal["fourier", "month", "none"]
+Inference = Literal["auto", "newey-west", "placebo"]
 
 
 @dataclass(frozen=True)
@@ -103,24 +105,46 @@ def interrupted_time_series(
     *,
     event_date: str | pd.Timestamp,
     event_end: str | pd.Timestamp | None = None,
+    repeats: Sequence[tuple[str | pd.Timestamp, str | pd.Timestamp]] = (),
+    comparison: pd.Series | None = None,
     seasonality: Seasonality = "fourier",
-    fourier_order: int = 3,
+    fourier_order: int | Literal["auto"] = "auto",
     day_of_week: bool | None = None,
+    holidays: bool | None = None,
     trend: bool = True,
     slope_change: bool = False,
     other_periods: Sequence[tuple[str | pd.Timestamp, str | pd.Timestamp | None]] = (),
     covariates: pd.DataFrame | None = None,
     log: bool = False,
+    inference: Inference = "auto",
     hac_lags: int | None = None,
+    placebo_season_days: int = 45,
     confidence: float = 0.95,
 ) -> EffectEstimate:
     """Estimate the level change of a time series at a dated event (segmented regression).
 
-    Fits ``y_t = a + b t + season(t) + day_of_week(t) + effect * active_t + e_t`` by OLS with
-    Newey-West standard errors. ``active_t`` is 1 from ``event_date`` (to ``event_end`` for a
-    temporary event). The counterfactual is the pre-event trend and seasonal pattern, so
-    other things that change at the same time are attributed to the event: look for a
-    comparison series (:func:`difference_in_differences`) when you can.
+    Fits ``y_t = a + b t + season(t) + day_type(t) + effect * active_t + e_t`` by OLS.
+    ``active_t`` is 1 from ``event_date`` (to ``event_end`` for a temporary event, and in
+    the ``repeats`` windows of a recurring one). The counterfactual is the pre-event trend
+    and seasonal pattern, so other things that change at the same time are attributed to
+    the event: give a ``comparison`` series when you can (a difference-in-differences).
+
+    Two kinds of interval (``inference``):
+
+    - ``"newey-west"``: OLS with Newey-West (HAC) standard errors. Right for long or
+      permanent events; wrong for short ones, because the residuals inside a short window
+      sum to zero, so the kernel's cross-products shrink the variance (an 8-day window
+      with 14 lags covers about half the time).
+    - ``"placebo"`` (daily series only): randomisation inference. The same model is refitted
+      with a dummy for every *placebo* window of the same length (the event's windows
+      shifted together by a whole number of days) that starts within
+      ``placebo_season_days`` of the event's calendar date in any year of the data and
+      touches no modelled event; the interval is the estimate minus the placebo
+      estimates' quantiles, so it is as wide as the model's errors really are over windows
+      of that length in that season (snowstorms included).
+
+    ``"auto"`` (default) uses placebo inference for temporary events of at most
+    ``4 * hac_lags`` days in daily data, otherwise Newey-West.
 
     Parameters
     ----------
@@ -130,12 +154,24 @@ def interrupted_time_series(
         First day of the event.
     event_end : str or Timestamp, optional
         Last day of a temporary event (inclusive); permanent when omitted.
+    repeats : sequence of (start, end) pairs
+        Other occurrences of the same temporary event (e.g. other years' Snow Festivals),
+        estimated as one common effect.
+    comparison : pandas.Series, optional
+        A control series not affected by the event. The model is then fitted to
+        ``log(series / comparison)`` (``log=True``) or ``series - comparison``: shocks common
+        to both cancel (difference-in-differences with parallel trends when ``trend=False``
+        and ``seasonality="none"``).
     seasonality : {"fourier", "month", "none"}, default "fourier"
-        Annual cycle: ``fourier_order`` sine/cosine pairs of day-of-year (smooth, few
-        parameters: suits Sapporo's snow season), or month-of-year effects.
-    fourier_order : int, default 3
+        Annual cycle: sine/cosine pairs of day-of-year, or month-of-year effects.
+    fourier_order : int or "auto", default "auto"
+        Number of sine/cosine pairs; ``"auto"`` picks 1 to 12 by AIC, so a flat-topped
+        season such as Sapporo's snow (zero from May to October) gets the harmonics it needs.
     day_of_week : bool, optional
         Day-of-week effects; defaults to True for daily series.
+    holidays : bool, optional
+        Japanese public holidays and the customary breaks (New Year, Golden Week, Obon, from
+        the project's calendar) as their own day type; defaults to True for daily series.
     trend : bool, default True
         Linear trend over the whole period.
     slope_change : bool, default False
@@ -144,12 +180,16 @@ def interrupted_time_series(
     other_periods : sequence of (start, end) pairs
         Other events to adjust for, each a dummy (``end=None``: permanent).
     covariates : pandas.DataFrame, optional
-        Extra regressors aligned on the series' index (e.g. a holiday flag, snowfall).
+        Extra regressors aligned on the series' index (e.g. snowfall).
     log : bool, default False
         Model ``log(y)`` and report the relative effect ``exp(effect) - 1``: right for
         multiplicative effects on counts (ridership, footfall). Values must be positive.
+    inference : {"auto", "newey-west", "placebo"}, default "auto"
     hac_lags : int, optional
         Newey-West lags; defaults to 14 for daily data, else ``4 (n/100)^(2/9)``.
+    placebo_season_days : int, default 45
+        Placebo windows start within this many days of the event's date (any year); widened
+        when fewer than ``2 / (1 - confidence) - 1`` windows qualify.
     confidence : float, default 0.95
 
     Returns
@@ -168,50 +208,248 @@ def interrupted_time_series(
     >>> fit.covers(50), fit.excludes_zero
     (True, True)
     """
-    index, values = _time_series_values(series, log=log)
+    if comparison is not None:
+        series = _relative_to(series, comparison, log=log)
+    index, values = _time_series_values(series, log=log and comparison is None)
     event_start = pd.Timestamp(event_date)
     if not index.min() < event_start <= index.max():
         raise ValueError(
             f"event_date {event_start.date()} must fall inside the series "
             f"({index.min().date()} to {index.max().date()}), with data before it"
         )
+    windows = [(event_start, pd.Timestamp(event_end) if event_end is not None else None)]
+    for start, end in repeats:
+        if end is None or event_end is None:
+            raise ValueError("repeats are for temporary events: give event_end and each end")
+        windows.append((pd.Timestamp(start), pd.Timestamp(end)))
     daily = bool(len(index) > 1 and pd.Series(index).diff().median() <= pd.Timedelta(days=1))
     day_of_week = daily if day_of_week is None else day_of_week
-    design = pd.DataFrame(index=index)
-    design["const"] = 1.0
-    years = (index - index[0]).days.to_numpy() / 365.25
+    holidays = daily if holidays is None else holidays
+    lags = hac_lags if hac_lags is not None else (14 if daily else _newey_west_lags(len(index)))
+
+    base = pd.DataFrame(index=index)
+    base["const"] = 1.0
     if trend:
-        design["trend"] = years
-    design = design.join(_seasonal_terms(index, seasonality, fourier_order))
-    if day_of_week:
-        dow = pd.get_dummies(index.day_of_week, prefix="dow", drop_first=True, dtype=float)
-        dow.index = index
-        design = design.join(dow)
-    design["effect"] = _active(index, event_start, event_end)
+        base["trend"] = (index - index[0]).days.to_numpy() / 365.25
+    if seasonality != "fourier":
+        base = base.join(_seasonal_terms(index, seasonality, 0))
+    base = base.join(_day_types(index, day_of_week=day_of_week, holidays=holidays))
+    active = np.zeros(len(index))
+    for start, end in windows:
+        active = np.maximum(active, _active(index, start, end))
+    base["effect"] = active
     if slope_change:
-        design["slope_change"] = np.where(
+        base["slope_change"] = np.where(
             index >= event_start, (index - event_start).days.to_numpy() / 365.25, 0.0
         )
     for k, (start, end) in enumerate(other_periods):
-        design[f"other_{k}"] = _active(index, pd.Timestamp(start), end)
+        base[f"other_{k}"] = _active(index, pd.Timestamp(start), end)
     if covariates is not None:
         extra = covariates.reindex(index).astype(float)
         if extra.isna().any().any():
             raise ValueError("covariates must cover every date of the series without gaps")
-        design = design.join(extra.add_prefix("cov_"))
+        base = base.join(extra.add_prefix("cov_"))
+    base = base.loc[:, (base != 0).any() | (base.columns == "effect")]
+
+    most = max(12, fourier_order if isinstance(fourier_order, int) else 0)
+    harmonics = _seasonal_terms(index, "fourier", most) if seasonality == "fourier" else None
+
+    def design_for(order: int) -> pd.DataFrame:
+        if harmonics is None:
+            return base
+        names = [f"{f}{k}" for k in range(1, order + 1) for f in ("sin", "cos")]
+        return pd.concat([base, harmonics[names]], axis=1)
+
+    order = fourier_order
+    if seasonality == "fourier" and fourier_order == "auto":
+        order = _fourier_order_by_aic(values, base.to_numpy(float), harmonics.to_numpy(float))
+    design = design_for(int(order) if order != "auto" else 3)
     if design["effect"].nunique() < 2:
         raise ValueError("the event is active on every date or on none: nothing to compare")
-    lags = hac_lags if hac_lags is not None else (14 if daily else _newey_west_lags(len(index)))
+    length = max((end - start).days + 1 for start, end in windows) if event_end else None
+    if inference == "auto":
+        inference = "placebo" if daily and length is not None and length <= 4 * lags else (
+            "newey-west"
+        )
     fit = sm.OLS(values, design).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    method = (
-        f"interrupted time series: OLS, {'log ' if log else ''}level change"
-        f"{', trend' if trend else ''}"
-        f"{', ' + seasonality + ' seasonality' if seasonality != 'none' else ''}"
-        f"{', day of week' if day_of_week else ''}; Newey-West SE ({lags} lags)"
+    season = (
+        f"Fourier seasonality ({order} pairs{', by AIC' if fourier_order == 'auto' else ''})"
+        if seasonality == "fourier"
+        else f"{seasonality} seasonality"
     )
+    parts = [
+        "comparison series" if comparison is not None else "",
+        "trend" if trend else "",
+        season if seasonality != "none" else "",
+        "day of week" if day_of_week else "",
+        "holidays" if holidays else "",
+    ]
+    model = f"{'log ' if log else ''}level change" + "".join(f", {p}" for p in parts if p)
+    kind = "difference-in-differences (comparison series)" if comparison is not None else (
+        "interrupted time series"
+    )
+    if inference == "placebo":
+        if not daily:
+            raise ValueError("placebo inference needs a daily series")
+        return _placebo_estimate(
+            fit, design, values, index, windows, other_periods,
+            season_days=placebo_season_days, kind=kind, model=model, log=log,
+            confidence=confidence,
+        )  # fmt: skip
+    if inference != "newey-west":
+        raise ValueError(f"inference must be 'auto', 'newey-west' or 'placebo', got {inference!r}")
+    method = f"{kind}: OLS, {model}; Newey-West SE ({lags} lags)"
     return _estimate_from(
         fit, "effect", n=len(index), method=method, log=log, confidence=confidence
     )
+
+
+def _relative_to(series: pd.Series, comparison: pd.Series, *, log: bool) -> pd.Series:
+    both = pd.concat([series, comparison], axis=1, join="inner").astype(float).dropna()
+    if log:
+        if (both <= 0).any().any():
+            raise ValueError("log=True needs positive values in the series and the comparison")
+        return np.log(both.iloc[:, 0]) - np.log(both.iloc[:, 1])
+    return both.iloc[:, 0] - both.iloc[:, 1]
+
+
+def _day_types(index: pd.DatetimeIndex, *, day_of_week: bool, holidays: bool) -> pd.DataFrame:
+    """Day-of-week dummies (Monday the reference) and holiday dummies.
+
+    A holiday on a weekday and one on a Saturday each get their own dummy (a Sunday
+    holiday is a Sunday), so the model nests "a holiday is like a Sunday" (Sapporo's
+    ridership) and "holidays do not matter".
+    """
+    out = pd.DataFrame(index=index)
+    dow = index.day_of_week.to_numpy()
+    if day_of_week:
+        for k in range(1, 7):
+            out[f"dow_{k}"] = (dow == k).astype(float)
+    if holidays:
+        from workbench.datasets._calendar import is_holiday
+
+        holiday = is_holiday(index)
+        if day_of_week:
+            out["holiday_weekday"] = (holiday & (dow < 5)).astype(float)
+            out["holiday_saturday"] = (holiday & (dow == 5)).astype(float)
+        else:
+            out["holiday"] = holiday.astype(float)
+    return out
+
+
+def _fourier_order_by_aic(
+    values: np.ndarray, base: np.ndarray, harmonics: np.ndarray, *, max_order: int = 12
+) -> int:
+    """The number of Fourier pairs (1 to ``max_order``) with the lowest AIC.
+
+    ``harmonics`` holds the pairs in order (sin1, cos1, sin2, cos2, ...).
+    """
+    best, best_aic = 1, np.inf
+    n = len(values)
+    for order in range(1, max_order + 1):
+        x = np.hstack([base, harmonics[:, : 2 * order]])
+        if x.shape[1] >= n - 10:
+            break
+        try:
+            coef = np.linalg.solve(x.T @ x, x.T @ values)
+        except np.linalg.LinAlgError:
+            coef = np.linalg.lstsq(x, values, rcond=None)[0]
+        rss = float(((values - x @ coef) ** 2).sum())
+        aic = n * np.log(rss / n) + 2 * x.shape[1]
+        if aic < best_aic:
+            best, best_aic = order, aic
+    return best
+
+
+def _placebo_estimate(
+    fit,
+    design: pd.DataFrame,
+    values: np.ndarray,
+    index: pd.DatetimeIndex,
+    windows: list[tuple[pd.Timestamp, pd.Timestamp]],
+    other_periods,
+    *,
+    season_days: int,
+    kind: str,
+    model: str,
+    log: bool,
+    confidence: float,
+) -> EffectEstimate:
+    """Randomisation inference over placebo windows of the event's length and season."""
+    alpha = 1 - confidence
+    needed = int(np.ceil(2 / alpha - 1))
+    offsets = _placebo_offsets(index, windows, other_periods)
+    span = season_days
+    while True:
+        chosen = [d for d in offsets if _near_whole_year(d, span)]
+        if len(chosen) >= needed or span >= 183:
+            break
+        span = min(183, span * 2)
+    if len(chosen) < needed:
+        raise ValueError(
+            f"placebo inference needs at least {needed} windows of the event's length that "
+            f"touch no event; the series allows {len(chosen)}: use a longer series"
+        )
+    x = design.to_numpy(dtype=float)
+    q, _ = np.linalg.qr(x)
+    resid = values - q @ (q.T @ values)
+    days = index.to_numpy().astype("datetime64[D]").astype(np.int64)[:, None]
+    shifts = np.asarray(chosen)[None, :]
+    on = np.zeros((len(index), len(chosen)), bool)
+    for start, end in windows:
+        on |= (days >= _day_number(start) + shifts) & (days <= _day_number(end) + shifts)
+    placebo = on.astype(float)
+    placebo_resid = placebo - q @ (q.T @ placebo)
+    effects = (placebo_resid * resid[:, None]).sum(axis=0) / (placebo_resid**2).sum(axis=0)
+    beta = float(fit.params["effect"])
+    ordered = np.sort(effects)
+    m = len(ordered)
+    k_high = min(m, int(np.ceil((1 - alpha / 2) * (m + 1))))
+    k_low = max(1, m + 1 - k_high)
+    low, high = beta - ordered[k_high - 1], beta - ordered[k_low - 1]
+    se = float(np.std(effects, ddof=1))
+    method = (
+        f"{kind}: OLS, {model}; placebo (randomisation) inference over {m} windows of the "
+        f"same length starting within {span} days of the event's date in any year"
+    )
+    if log:
+        return EffectEstimate(
+            float(np.expm1(beta)), float(np.exp(beta) * se), float(np.expm1(low)),
+            float(np.expm1(high)), len(index), method, "relative", confidence, fit,
+        )  # fmt: skip
+    return EffectEstimate(beta, se, low, high, len(index), method, "difference", confidence, fit)
+
+
+def _day_number(when) -> int:
+    return int(np.datetime64(pd.Timestamp(when), "D").astype(np.int64))
+
+
+def _placebo_offsets(index: pd.DatetimeIndex, windows, other_periods) -> list[int]:
+    """Shifts (days) that move every event window inside the data and onto no other event."""
+    first, last = _day_number(index.min()), _day_number(index.max())
+    spans = [(_day_number(s), _day_number(e)) for s, e in windows]
+    blocked = list(spans)
+    boundaries = []
+    for start, end in other_periods:
+        if end is None:
+            boundaries.append(_day_number(start))  # must not straddle a permanent change
+        else:
+            blocked.append((_day_number(start), _day_number(end)))
+    d = np.arange(-(last - first), last - first + 1)
+    ok = d != 0
+    for s, e in spans:
+        lo, hi = s + d, e + d
+        ok &= (lo >= first) & (hi <= last)
+        for bs, be in blocked:
+            ok &= ~((lo <= be) & (bs <= hi))
+        for b in boundaries:
+            ok &= ~((lo < b) & (b <= hi))
+    return [int(x) for x in d[ok]]
+
+
+def _near_whole_year(days: int, span: int) -> bool:
+    years = round(days / 365.25)
+    return abs(days - years * 365.25) <= span
 
 
 def _time_series_values(series: pd.Series, *, log: bool) -> tuple[pd.DatetimeIndex, np.ndarray]:
@@ -282,7 +520,7 @@ def _estimate_from(
 
 def _critical_value(fit, confidence: float) -> float:
     tail = 0.5 + confidence / 2
-    if getattr(fit, "use_t", False):
+    if fit is not None and getattr(fit, "use_t", False):
         return float(scipy.stats.t.ppf(tail, fit.df_resid))
     return float(scipy.stats.norm.ppf(tail))
 
@@ -450,6 +688,162 @@ def event_study(
     return pd.DataFrame(
         rows, columns=["relative_time", "estimate", "std_error", "ci_low", "ci_high", "n"]
     )
+
+
+def staggered_difference_in_differences(
+    frame: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    first_treated: str,
+    baseline: Sequence[str] = (),
+    weights: pd.Series | None = None,
+    control_group: Literal["not_yet_treated", "never_treated"] = "not_yet_treated",
+    exclude_times: Sequence = (),
+    confidence: float = 0.95,
+) -> EffectEstimate:
+    """Difference-in-differences for staggered adoption with effects that change over time.
+
+    Callaway and Sant'Anna's (2021) group-time estimator: for every cohort ``g`` (units
+    first treated in period ``g``) and period ``t``, ``ATT(g, t)`` compares the cohort's
+    change from ``g - 1`` (the last untreated period) to ``t`` with the change of units not
+    yet treated at ``t`` (``control_group="not_yet_treated"``, never-treated units
+    included) or never treated. Already-treated units are never controls, which is what
+    biases two-way fixed effects when effects build up. With ``baseline`` covariates the
+    controls' change is predicted from them by least squares (outcome regression: parallel
+    trends only among units alike at baseline, e.g. in pre-period steps when winter lowers
+    everyone's walking *proportionally*).
+
+    The overall effect is the average of the post-treatment ``ATT(g, t)`` weighted by the
+    number of treated units in each: the mean effect over treated unit-periods. Standard
+    errors come from each unit's influence function, summed over every cell it enters
+    (clustered by unit, so a control used in many cells or with a matching weight is
+    counted with its correlation).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per unit and period (a missing row or outcome drops the unit from the cells
+        that need it).
+    outcome, unit : str
+    time : str
+        Ordered period column (integers such as ``year * 12 + month``, or dates).
+    first_treated : str
+        The unit's first treated period (same values as ``time``); missing for units never
+        treated.
+    baseline : sequence of str
+        Unit-level covariates (constant within a unit; categoricals are one-hot encoded) for
+        the outcome regression.
+    weights : pandas.Series, optional
+        Weight per unit (indexed by unit), e.g. ``match_on_pre_period(...)["weight"]``.
+    control_group : {"not_yet_treated", "never_treated"}
+    exclude_times : sequence
+        Periods left out of the overall average (e.g. a temporary campaign that adds its own
+        effect); their ``ATT(g, t)`` are still in ``model``.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    EffectEstimate
+        ``model`` is the frame of ``ATT(g, t)``: ``cohort``, ``time``, ``event_time``
+        (periods since treatment), ``estimate``, ``std_error``, ``ci_low``, ``ci_high``,
+        ``n_treated``, ``n_control``.
+    """
+    _require_columns(frame, [outcome, unit, time, first_treated, *baseline])
+    data = frame.dropna(subset=[outcome])
+    wide = data.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean")
+    periods = list(wide.columns)
+    position = {p: k for k, p in enumerate(periods)}
+    units = wide.index
+    y = wide.to_numpy(dtype=float)
+    first = frame.groupby(unit)[first_treated].first().reindex(units)
+    cohort = np.array(
+        [position.get(v, np.nan) if pd.notna(v) else np.inf for v in first], dtype=float
+    )
+    if np.isnan(cohort).any():
+        raise ValueError(f"{first_treated} holds periods that are not values of {time}")
+    w = np.ones(len(units))
+    if weights is not None:
+        w = weights.reindex(units).astype(float).fillna(0.0).to_numpy()
+    if baseline:
+        covs = frame.groupby(unit)[list(baseline)].first().reindex(units)
+        x = pd.get_dummies(covs, drop_first=True, dtype=float).to_numpy(dtype=float)
+        x = np.column_stack([np.ones(len(units)), x])
+    else:
+        x = np.ones((len(units), 1))
+    excluded = {position[p] for p in exclude_times if p in position}
+    z = _critical_value(None, confidence)
+    rows, psi_total, total = [], np.zeros(len(units)), 0.0
+    for g in sorted({c for c in cohort if np.isfinite(c)}):
+        g = int(g)
+        if g == 0:
+            continue  # treated from the first period: no untreated period to compare with
+        base = g - 1
+        for t in range(len(periods)):
+            if t == base:
+                continue
+            change = y[:, t] - y[:, base]
+            ok = np.isfinite(change) & (w > 0)
+            treated = ok & (cohort == g)
+            if control_group == "never_treated":
+                control = ok & np.isinf(cohort)
+            else:
+                control = ok & (cohort > max(t, base)) & (cohort != g)
+            if treated.sum() < 2 or control.sum() < x.shape[1] + 1:
+                continue
+            att, psi = _regression_adjusted_att(change, x, w, treated, control)
+            se = float(np.sqrt((psi**2).sum()))
+            n_t = int(treated.sum())
+            rows.append((periods[g], periods[t], t - g, att, se, att - z * se, att + z * se,
+                         n_t, int(control.sum())))  # fmt: skip
+            if t >= g and t not in excluded:
+                psi_total += n_t * psi
+                total += n_t
+                rows[-1] = (*rows[-1], True)
+            else:
+                rows[-1] = (*rows[-1], False)
+    if total == 0:
+        raise ValueError("no cohort has both a period before treatment and controls after it")
+    cells = pd.DataFrame(
+        rows,
+        columns=["cohort", "time", "event_time", "estimate", "std_error", "ci_low",
+                 "ci_high", "n_treated", "n_control", "aggregated"],
+    )  # fmt: skip
+    post = cells[cells["aggregated"]]
+    estimate = float((post["estimate"] * post["n_treated"]).sum() / total)
+    psi_total /= total
+    n_units = int((w > 0).sum())
+    se = float(np.sqrt((psi_total**2).sum() * n_units / max(n_units - 1, 1)))
+    adjusted = f", outcome regression on {', '.join(baseline)}" if baseline else ""
+    weighted = ", weighted" if weights is not None else ""
+    method = (
+        "staggered difference-in-differences (Callaway-Sant'Anna): ATT(g,t) against "
+        f"{control_group.replace('_', '-')} units{adjusted}{weighted}, averaged over treated "
+        "unit-periods; SE from influence functions, clustered by unit"
+    )
+    return EffectEstimate(
+        estimate, se, estimate - z * se, estimate + z * se, int(post["n_treated"].sum()),
+        method, "difference", confidence, cells,
+    )  # fmt: skip
+
+
+def _regression_adjusted_att(
+    change: np.ndarray, x: np.ndarray, w: np.ndarray, treated: np.ndarray, control: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """ATT of one cell and each unit's influence on it (outcome regression on ``x``)."""
+    xc, wc, yc = x[control], w[control], change[control]
+    gram = xc.T @ (xc * wc[:, None])
+    beta = np.linalg.lstsq(gram, xc.T @ (wc * yc), rcond=None)[0]
+    wt = w[treated]
+    residual_t = change[treated] - x[treated] @ beta
+    att = float((wt * residual_t).sum() / wt.sum())
+    psi = np.zeros(len(change))
+    psi[treated] = wt * (residual_t - att) / wt.sum()
+    x_bar = (x[treated] * wt[:, None]).sum(axis=0) / wt.sum()
+    lever = np.linalg.lstsq(gram, x_bar, rcond=None)[0]
+    psi[control] = -(xc @ lever) * wc * (yc - xc @ beta)
+    return att, psi
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:

@@ -20,9 +20,9 @@ import pandas as pd
 from workbench.analysis.effects import (
     EffectEstimate,
     compare_groups,
-    difference_in_differences,
     event_study,
     match_on_pre_period,
+    staggered_difference_in_differences,
 )
 from workbench.analysis.privacy import suppress_small_cells
 
@@ -321,7 +321,8 @@ def programme_panel(
     Adds ``participant`` (bool), ``post`` (the person had enrolled by the start of the
     month), ``months_since_enrolment`` (missing for non-participants), ``pre`` (the month
     is before ``pre_end``, default the first enrolment: the common window used for
-    matching) and ``period`` (integer month index). Rows without steps are dropped, and so
+    matching), ``period`` (integer month index) and ``first_treated`` (the ``period`` of
+    the enrolment month; missing for non-participants). Rows without steps are dropped, and so
     are months inside ``exclude_periods`` (inclusive ``(start, end)`` pairs): leave out
     temporary campaigns (e.g. the autumn 2024 double-points campaign) so that they do not
     mix into the programme's average effect.
@@ -348,6 +349,9 @@ def programme_panel(
         raise ValueError("no enrolment dates: nobody took part")
     panel["pre"] = (month < cutoff).to_numpy()
     panel["period"] = month.dt.year * 12 + month.dt.month
+    panel["first_treated"] = (enrolled_on.dt.year * 12 + enrolled_on.dt.month).where(
+        panel["participant"]
+    )
     return panel
 
 
@@ -361,21 +365,30 @@ def programme_effect(
     threshold: int = 10,
     confidence: float = 0.95,
 ) -> EffectEstimate:
-    """The programme's effect on daily steps: DiD with person and month effects.
+    """The programme's mean effect on daily steps over enrolled participant-months.
 
-    With ``matching`` ("ipw" or "nearest") non-participants are weighted to look like
-    participants on their pre-period steps (and ``covariates`` such as ``age_band``)
-    before the difference-in-differences; ``None`` gives plain two-way fixed effects.
+    A staggered difference-in-differences (Callaway-Sant'Anna, see
+    :func:`~workbench.analysis.effects.staggered_difference_in_differences`): each
+    enrolment wave is compared, month by month, with people not yet enrolled (later waves
+    and non-participants), from the month before it enrolled. Effects may build up or fade
+    and differ between waves; two-way fixed effects would then weigh already-enrolled
+    people as controls and miss. Everyone's change is adjusted for their pre-period mean
+    steps (and ``covariates``) by outcome regression, because winter lowers walking in
+    proportion to how much people walk, so the already active (who join) dip more.
 
     Parameters
     ----------
     panel : pandas.DataFrame
-        From :func:`programme_panel`.
+        From :func:`programme_panel` (months left out there are left out of the average).
+    matching : {"ipw", "nearest", None}, default "ipw"
+        Also weight non-participants to look like participants on pre-period steps (and
+        ``covariates``) with :func:`~workbench.analysis.effects.match_on_pre_period`;
+        ``None``: outcome regression only.
 
     Returns
     -------
     EffectEstimate
-        Steps a day, standard errors clustered by person.
+        Steps a day; standard errors from influence functions, clustered by person.
     """
     _check_groups(panel, unit_column, threshold)
     weights = None
@@ -389,13 +402,15 @@ def programme_effect(
             covariates=covariates,
             method=matching,
         )["weight"]
-    return difference_in_differences(
-        panel,
+    pre_mean = panel[panel["pre"]].groupby(unit_column)[outcome].mean().rename("_pre_mean")
+    frame = panel.join(pre_mean, on=unit_column).dropna(subset=["_pre_mean"])
+    return staggered_difference_in_differences(
+        frame,
         outcome=outcome,
-        treated="participant",
-        post="post",
         unit=unit_column,
         time="period",
+        first_treated="first_treated",
+        baseline=["_pre_mean", *covariates],
         weights=weights,
         confidence=confidence,
     )

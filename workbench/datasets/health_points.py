@@ -13,8 +13,11 @@ a personal mean number of steps a day; the daily series is::
   6,700, Sapporo's published level); the comparison group (non-participants) walks
   ``selection_steps`` less: the already-active self-select into the programme, so a naive
   participant–non-participant comparison overstates the effect by about ``selection_steps``;
-- ``effect[i]`` has mean ``effect_steps`` (default +1,800; 0 is allowed) and is added from
-  the person's enrolment date (enrolment waves), unaffected by season;
+- ``effect[i]`` has mean ``effect_steps`` (default +1,800; 0 and negative values are
+  allowed) and is added from the person's enrolment date (enrolment waves), unaffected by
+  season; with ``effect_ramp_months=R`` it builds up, reaching ``(k + 1) / R`` of the full
+  effect in the ``k``-th month since enrolment (month 0 = the enrolment month) and the
+  full effect from month ``R - 1`` on (dynamic effects; ``truth["effect_by_month"]``);
 - winter (snow season) lowers everyone's walking by up to ``winter_dip``;
 - about 5% of person-days are missing (device not worn).
 
@@ -82,6 +85,29 @@ class SyntheticHealthPoints:
     truth: dict
     daily: pd.DataFrame | None = None
     parameters: dict = field(default_factory=dict)
+    true_effects: pd.DataFrame | None = None
+
+    def true_effect(self, cells: pd.DataFrame | None = None) -> float:
+        """The programme's mean effect on *recorded* steps over participant-months.
+
+        The generator records every person twice, with and without the programme (same
+        people, same noise, same missing days), so this is exact: recorded steps are floored
+        at zero, and with dynamic effects the mean depends on which months are averaged.
+
+        Parameters
+        ----------
+        cells : pandas.DataFrame, optional
+            ``person_id`` and ``month`` of the participant-months to average over (what an
+            estimator aggregates); default every month a participant was enrolled for the
+            whole month and observed.
+        """
+        effects = self.true_effects.dropna(subset=["effect_steps"])
+        if cells is None:
+            return float(effects.loc[effects["enrolled"], "effect_steps"].mean())
+        keys = cells[["person_id", "month"]].astype({"person_id": "string"})
+        keys["month"] = pd.to_datetime(keys["month"])
+        merged = effects.merge(keys, on=["person_id", "month"], how="inner")
+        return float(merged["effect_steps"].mean())
 
     def documentation(self) -> str:
         """Markdown documentation with the true effect sizes."""
@@ -143,6 +169,7 @@ def generate_health_points(
     selection_steps: float = 600.0,
     winter_dip: float = 0.20,
     campaign_steps: float = 300.0,
+    effect_ramp_months: int = 0,
     waves: Sequence[tuple[str, float]] = DEFAULT_WAVES,
     person_sd: float = 1800.0,
     daily_sd: float = 2200.0,
@@ -163,13 +190,18 @@ def generate_health_points(
     baseline_steps
         Participants' mean daily steps before enrolment (outside winter weighting).
     effect_steps
-        Mean programme effect in steps a day after enrolment (0 for a null programme).
+        Mean programme effect in steps a day after enrolment (0 for a null programme,
+        negative for a harmful one).
     selection_steps
         How many more steps participants already walked than non-participants.
     winter_dip
         Relative fall in walking at the height of Sapporo's winter.
     campaign_steps
         Extra steps a day of enrolled participants during the walking-points campaign.
+    effect_ramp_months
+        0: the effect is there in full from enrolment. ``R > 0``: it builds up linearly,
+        ``(k + 1) / R`` of ``effect_steps`` in the ``k``-th month since enrolment, in full
+        from month ``R - 1``.
     waves
         ``(enrolment date, share of participants)`` pairs.
     person_sd, daily_sd, missing_share
@@ -183,8 +215,8 @@ def generate_health_points(
     """
     if n_participants < 1 or n_comparison < 0:
         raise ValueError("n_participants must be at least 1 and n_comparison at least 0")
-    if effect_steps < 0:
-        raise ValueError(f"effect_steps must be 0 or more, got {effect_steps}")
+    if effect_ramp_months < 0:
+        raise ValueError(f"effect_ramp_months must be 0 or more, got {effect_ramp_months}")
     rng = np.random.default_rng(seed)
     areas, matrix = _age_band_populations(sample_data)
     people = pd.concat(
@@ -212,7 +244,7 @@ def generate_health_points(
         dev = (age_walk[mask] - age_walk[mask].mean()) * baseline_steps
         mu[mask] = target + dev + rng.normal(0, person_sd, mask.sum())
     mu = np.clip(mu, 1500, None)
-    effect_sd = 0.2 * effect_steps
+    effect_sd = 0.2 * abs(effect_steps)
     effect = np.where(is_participant, rng.normal(effect_steps, effect_sd, n), 0.0)
 
     days = pd.date_range(start, end, freq="D")
@@ -230,24 +262,35 @@ def generate_health_points(
     day_ns = days.to_numpy().astype("datetime64[D]")
     enrolled_on = people["enrolled_on"].to_numpy().astype("datetime64[D]")
 
-    monthly, daily_parts = [], []
+    monthly, daily_parts, effects = [], [], []
     month_index = days.to_period("M")
     month_codes, months = pd.factorize(month_index)
     n_months = len(months)
+    enrol_month = pd.DatetimeIndex(people["enrolled_on"]).to_period("M")
+    enrol_code = np.where(
+        enrol_month.isna(),
+        -(10**6),
+        (enrol_month.year - months[0].year) * 12 + enrol_month.month - months[0].month,
+    ).astype(np.int64)
     for lo in range(0, n, 1000):
         hi = min(n, lo + 1000)
         m = hi - lo
         enrolled = (~np.isnat(enrolled_on[lo:hi]))[:, None] & (
             day_ns[None, :] >= enrolled_on[lo:hi, None]
         )
-        steps = (
+        since = month_codes[None, :] - enrol_code[lo:hi, None]
+        ramp = (
+            np.clip((since + 1) / effect_ramp_months, 0.0, 1.0) if effect_ramp_months else 1.0
+        )
+        without = (
             mu[lo:hi, None] * (season * weekend)[None, :]
-            + effect[lo:hi, None] * enrolled
             + campaign_steps * (enrolled & in_campaign[None, :])
             + rng.normal(0, daily_sd, (m, len(days)))
         )
-        steps = np.clip(np.round(steps), 0, None)
+        steps = np.clip(np.round(without + effect[lo:hi, None] * ramp * enrolled), 0, None)
+        without = np.clip(np.round(without), 0, None)
         steps[rng.random((m, len(days))) < missing_share] = np.nan
+        without[np.isnan(steps)] = np.nan
         points = np.where(
             enrolled & ~np.isnan(steps), np.minimum(np.nan_to_num(steps) // 1000, 10), 0
         )
@@ -263,6 +306,22 @@ def generate_health_points(
         month_days = onehot.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(days_obs > 0, steps_sum / days_obs, np.nan)
+            mean_without = np.where(days_obs > 0, np.nan_to_num(without) @ onehot / days_obs,
+                                    np.nan)  # fmt: skip
+        whole = enrolled_days == month_days[None, :]
+        effects.append(
+            pd.DataFrame(
+                {
+                    "person_id": np.repeat(people["person_id"].to_numpy()[lo:hi], n_months),
+                    "month": np.tile(months.to_timestamp().to_numpy(), m),
+                    "months_since_enrolment": (
+                        np.arange(n_months)[None, :] - enrol_code[lo:hi, None]
+                    ).reshape(-1),
+                    "enrolled": whole.reshape(-1),
+                    "effect_steps": (mean - mean_without).reshape(-1),
+                }
+            )
+        )
         monthly.append(
             pd.DataFrame(
                 {
@@ -305,10 +364,20 @@ def generate_health_points(
     monthly_frame["person_id"] = monthly_frame["person_id"].astype("string")
     monthly_frame["steps_mean"] = monthly_frame["steps_mean"].round(1)
     daily = pd.concat(daily_parts, ignore_index=True) if include_daily else None
+    true_effects = pd.concat(effects, ignore_index=True)
+    true_effects = true_effects[true_effects["person_id"].isin(
+        people.loc[is_participant, "person_id"])].reset_index(drop=True)  # fmt: skip
+    true_effects["person_id"] = true_effects["person_id"].astype("string")
 
     truth = {
         "baseline_steps": baseline_steps,
         "effect_steps": effect_steps,
+        "effect_ramp_months": effect_ramp_months,
+        "effect_by_month": [
+            effect_steps * min(1.0, (k + 1) / effect_ramp_months)
+            for k in range(effect_ramp_months)
+        ]
+        or [effect_steps],
         "realised_mean_effect_steps": float(effect[is_participant].mean()),
         "selection_steps": selection_steps,
         "winter_dip": winter_dip,
@@ -330,7 +399,7 @@ def generate_health_points(
     title = "Health-point programme, individual records (SYNTHETIC)"
     for frame in (people, monthly_frame, *([daily] if daily is not None else [])):
         stamp_synthetic(frame, title=title, based_on=("population_age5",))
-    return SyntheticHealthPoints(people, monthly_frame, truth, daily, parameters)
+    return SyntheticHealthPoints(people, monthly_frame, truth, daily, parameters, true_effects)
 
 
 def person_months(result: SyntheticHealthPoints) -> pd.DataFrame:
@@ -490,7 +559,7 @@ days observed, points earned) to keep the product small.
 - participants' baseline: **{t["baseline_steps"]:,.0f} steps a day** before enrolment;
 - programme effect: **{t["effect_steps"]:+,.0f} steps a day** from the enrolment date on
   (realised mean over these participants: {t["realised_mean_effect_steps"]:+,.1f}),
-  additive and the same in every season;
+  additive and the same in every season{_ramp_text(t)};
 - self-selection: participants already walked **{t["selection_steps"]:,.0f} more steps** a day
   than non-participants before the programme, so a naive post-enrolment comparison of
   participants and non-participants overstates the effect by about that much
@@ -502,6 +571,17 @@ days observed, points earned) to keep the product small.
 
 Points: one per 1,000 steps, at most 10 a day, after enrolment only.
 """
+
+
+def _ramp_text(truth: dict) -> str:
+    months = truth.get("effect_ramp_months", 0)
+    if not months:
+        return ""
+    return (
+        f"; it builds up over the first {months} months after enrolment: "
+        f"(k + 1) / {months} of the full effect in month k (0 = the enrolment month), in "
+        f"full from month {months - 1}"
+    )
 
 
 def aggregate_documentation(
