@@ -41,7 +41,7 @@ DOCUMENTED = {
     "workbench seed": "conftest.py::seeded_exchange (workbench seed)",
     "WORKBENCH_API_KEY=<researcher key> .venv/bin/papermill notebooks/policy-effects.ipynb "
     "out.ipynb -p synthetic_seed 7": "test_researcher_papermill_command_runs_as_written",
-    ".venv/bin/workbench users verification-requests": "test_exchange_trust.py (verification requests)",
+    ".venv/bin/workbench users verification-requests": "test_exchange_trust.py (verification)",
     ".venv/bin/workbench users create-workshop --count 30 --prefix ws --subscribe "
     "sapporo-wards:open": "test_trainer_commands_run_as_written",
     ".venv/bin/workbench users check-workshop --prefix ws": "test_trainer_commands_run_as_written",
