@@ -472,7 +472,9 @@ class Exchange(_ExchangeBase):
 
         Each row becomes an entity with id ``frame[id_column]``; every other column an
         attribute typed from its dtype (geometries as ``geo:json``). Chunks of
-        ``chunk_size`` are sent concurrently with a progress bar.
+        ``chunk_size`` are sent concurrently with a progress bar. Naive datetimes are read
+        as Japan time (Asia/Tokyo); give aware ones to mean another zone. The product must
+        exist: create it with :meth:`create_product` (else :class:`NotFoundError`).
 
         Returns
         -------
