@@ -170,8 +170,11 @@ class TrustMixin:
         fields["service"] = service
         fields["title"] = _text(fields.get("title"), "title", high=300)
         fields["licence"] = _text(fields.get("licence"), "licence (e.g. 'CC BY 4.0')", high=200)
-        fields["attribution"] = _text(
-            fields.get("attribution"), "attribution (who to credit)", high=2000
+        fields["attribution"] = _text(  # the bare product route (partial) keeps it optional
+            fields.get("attribution") or ("" if partial else None),
+            "attribution (who to credit)",
+            low=0 if partial else 1,
+            high=2000,
         )
         fields["entity_types"] = _words(fields.get("entity_types") or [], "entity_types")
         fields.setdefault("description", "")
