@@ -30,8 +30,6 @@ ANALYSES = [NOTEBOOKS / n for n in ("walkability.ipynb", "health-points.ipynb",
 ALL = WORKSHOP + SOLUTIONS + ANALYSES
 TIME_LIMIT_S = 60.0
 
-# which demo account runs which notebook (roles written by `workbench seed`)
-ROLE = {"05-publish": "provider", "health-points": "researcher"}
 
 
 def _ids(paths: list[Path]) -> list[str]:

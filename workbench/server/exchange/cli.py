@@ -242,7 +242,7 @@ def _products_list(args: argparse.Namespace) -> int:
     svc = _service(args)
     writer = csv.writer(sys.stdout)
     writer.writerow(["id", "service", "provider", "restricted", "synthetic", "plans", "title"])
-    for p in svc.list_products():
+    for p in svc.list_products(include_unlisted=True):
         plans = " ".join(pl["id"] for pl in p["plans"])
         writer.writerow(
             [
@@ -260,7 +260,7 @@ def _products_list(args: argparse.Namespace) -> int:
 
 def _products_quality(args: argparse.Namespace) -> int:
     svc = _service(args)
-    ids = args.product_id or [p["id"] for p in svc.list_products()]
+    ids = args.product_id or [p["id"] for p in svc.list_products(include_unlisted=True)]
     for product_id in ids:
         q = svc.refresh_quality(product_id)
         print(f"{product_id}: {q['entity_count']} entities, completeness {q['completeness']}")
