@@ -107,8 +107,18 @@ def readme_dir(tmp_path, seeded_exchange):
     return tmp_path
 
 
-def _run(command: str, cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 600):
+def _run(
+    command: str,
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    fill: dict[str, str] | None = None,
+):
+    """Run a README command verbatim (placeholders in ``fill`` replaced) in ``cwd``."""
     assert command in DOCUMENTED, f"not a README command: {command}"
+    for placeholder, value in (fill or {}).items():
+        command = command.replace(placeholder, value)
     return subprocess.run(
         command,
         shell=True,
@@ -154,8 +164,9 @@ def test_researcher_papermill_command_runs_as_written(readme_dir, seeded_exchang
     command = next(c for c in DOCUMENTED if "papermill" in c)
     key = _demo_key(seeded_exchange, "researcher")
     ran = _run(
-        command.replace("<researcher key>", key),
+        command,
         readme_dir,
+        fill={"<researcher key>": key},
         env={"WORKBENCH_URL": seeded_exchange.url},
         timeout=550,
     )
