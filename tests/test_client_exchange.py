@@ -144,3 +144,15 @@ def test_subscribing_with_old_terms_is_a_problem_with_detail(exchange):
     with pytest.raises(wbc.ProblemError) as info:
         ex.subscribe("bus-stops", plan="free", purpose="research", accept_terms="0")
     assert info.value.status in (400, 409, 422) and info.value.detail
+
+
+def test_a_read_only_key_from_issue_api_key_reads_but_cannot_subscribe(exchange):
+    stranger = wbc.connect(exchange.url, api_key=exchange.creds["stranger"], progress=False)
+    issued = stranger.issue_api_key("dashboard", scopes=["data:read"])
+    assert issued["api_key"].startswith("wbk_") and issued["scopes"] == ["data:read"]
+    read_only = wbc.connect(exchange.url, api_key=issued["api_key"], progress=False)
+    assert len(read_only.products()) == 1  # the catalog is public
+    with pytest.raises(wbc.PermissionDeniedError, match="account:manage"):
+        read_only.subscribe("bus-stops", plan="free", purpose="more", accept_terms=1)
+    with pytest.raises(wbc.PermissionDeniedError, match="account:manage"):
+        read_only.issue_api_key("escalate")

@@ -78,9 +78,13 @@ def test_subscribing_without_accepting_terms_is_refused(exchange, page):
     page.fill("#password", PASSWORD)
     page.click("#login button[type=submit]")
     page.wait_for_url("**/me")
-    r = page.request.post(
+    page.goto(exchange.url + "/products/wards")
+    csrf = page.locator("#subscribe input[name=csrf_token]").get_attribute("value")
+    r = page.request.post(  # the form without its 'accept' box, as the page's own origin
         exchange.url + "/products/wards/subscribe",
-        form={"plan_id": "free", "purpose": "testing", "terms_version": "2026-11"},
+        form={"plan_id": "free", "purpose": "testing", "terms_version": "2026-11",
+              "csrf_token": csrf},
+        headers={"Origin": exchange.url},
     )
     assert r.status == 422 and "accept the terms" in r.text()
 

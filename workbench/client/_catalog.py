@@ -6,6 +6,7 @@ On a plain NGSI broker there is no ``/api/``; every call here then raises
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -175,6 +176,16 @@ def subscribe_op(
             "terms_version": accept_terms,
         },
     )
+    return body
+
+
+def issue_api_key_op(
+    url: str, *, label: str, scopes: Sequence[str] | None
+) -> Operation[dict[str, Any]]:
+    payload: dict[str, Any] = {"kind": "api_key", "label": label}
+    if scopes is not None:
+        payload["scopes"] = list(scopes)
+    body = yield from api_op(url, "POST", "/api/credentials", json=payload)
     return body
 
 

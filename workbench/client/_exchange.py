@@ -7,6 +7,7 @@ Both share every operation (see :mod:`._http`): the sync class drives them with 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -295,6 +296,33 @@ class Exchange(_ExchangeBase):
         )
         return self._run(op)
 
+    def issue_api_key(
+        self, label: str = "", *, scopes: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Issue a new API key for your account; the key is in ``["api_key"]``, shown once.
+
+        Parameters
+        ----------
+        label
+            A name to recognise it by (e.g. ``"ward notebook"``).
+        scopes
+            What the key may do: ``data:read``, ``data:write``, ``account:read``,
+            ``account:manage``. Default: the scopes of the credential you connected with.
+            A read-only key to share with a notebook or a dashboard: ``["data:read"]``.
+
+        Raises
+        ------
+        PermissionDeniedError
+            Your credential lacks ``account:manage``, or asks for scopes beyond its own.
+        ProblemError
+            An unknown scope.
+
+        Examples
+        --------
+        >>> key = ex.issue_api_key("dashboard", scopes=["data:read"])["api_key"]  # doctest: +SKIP
+        """
+        return self._run(_catalog.issue_api_key_op(self.url, label=label, scopes=scopes))
+
     def subscriptions(self) -> pd.DataFrame:
         """Your subscriptions."""
         return self._run(_catalog.list_op(self.url, "/api/subscriptions"))
@@ -554,6 +582,11 @@ class AsyncExchange(_ExchangeBase):
             self.url, product, plan=plan, purpose=purpose, accept_terms=str(accept_terms)
         )
         return await self._run(op)
+
+    async def issue_api_key(
+        self, label: str = "", *, scopes: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        return await self._run(_catalog.issue_api_key_op(self.url, label=label, scopes=scopes))
 
     async def subscriptions(self) -> pd.DataFrame:
         return await self._run(_catalog.list_op(self.url, "/api/subscriptions"))

@@ -33,6 +33,7 @@ from starlette.responses import Response
 from workbench.server.broker.app import RESULT_COUNT
 from workbench.server.exchange.auth import credential_from
 from workbench.server.exchange.metering import Admission
+from workbench.server.exchange.scopes import DATA_READ, DATA_WRITE, format_scopes
 from workbench.server.exchange.service import ExchangeService
 
 RawHeaders = list[tuple[bytes, bytes]]
@@ -165,6 +166,18 @@ def _ngsi_error(
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+def _insufficient_scope(needed: str, held: frozenset[str]) -> Response:
+    """403 for a valid credential without the scope the call needs (RFC 6750 §3.1)."""
+    return _ngsi_error(
+        403,
+        "Forbidden",
+        f"insufficient_scope: this call needs {needed!r}; the credential has "
+        f"{format_scopes(held) or 'none'}.",
+        {"WWW-Authenticate": f'Bearer realm="workbench", error="insufficient_scope", '
+         f'scope="{needed}"'},
+    )
+
+
 def _rate_headers(adm: Admission) -> dict[str, str]:
     if adm.limit is None:
         return {}
@@ -244,6 +257,10 @@ class Gateway:
                 "'X-API-Key: <key>'.",
                 {"WWW-Authenticate": 'Bearer realm="workbench"'},
             )
+        reads = request.method in _READ_METHODS or request.url.path.startswith(_READ_POSTS)
+        needed = DATA_READ if reads else DATA_WRITE
+        if needed not in principal.scopes:
+            return _insufficient_scope(needed, principal.scopes)
         tenant = request.headers.get("fiware-service", "").strip().lower()
         product = self.service.product_for_service(tenant) if tenant else None
         if product is None:
@@ -251,6 +268,10 @@ class Gateway:
                 404,
                 "NotFound",
                 f"No product uses Fiware-Service {tenant!r}; see /api/products for the catalog.",
+            )
+        if principal.role == "public" and product["restricted"]:
+            return _ngsi_error(
+                403, "Forbidden", "The public (dashboards) credential reads open products only."
             )
         if principal.role == "admin" or (
             principal.organization_id is not None

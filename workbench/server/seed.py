@@ -130,15 +130,18 @@ def _create_accounts(svc, org_ids: dict[str, str], products: set[str],
                 svc.approve_subscription(sub_id, by_account_id=approvers[provider_key])
             subscribed.append({"product_id": product_id, "plan_id": plan_id,
                                "subscription_id": sub_id, "purpose": purpose})
-        _, api_key = svc.issue_api_key(entry["id"], label=f"demo {kind} key")
-        client_id, client_secret = svc.issue_oauth_client(entry["id"],
-                                                          label=f"demo {kind} client")
+        # the public dashboards' credentials only read data (docs/adr/0110)
+        scopes = ["data:read"] if demo.role == "public" else None
+        _, api_key = svc.issue_api_key(entry["id"], label=f"demo {kind} key", scopes=scopes)
+        client_id, client_secret = svc.issue_oauth_client(
+            entry["id"], label=f"demo {kind} client", scopes=scopes)
         out.append({
             "kind": kind, "role": kind, "account_role": svc.account(entry["id"])["role"],
             "account_id": entry["id"], "email": demo.email,
             "password": password, "name": demo.name,
             "organization": org_ids.get(demo.provider) if demo.provider else None,
             "api_key": api_key, "client_id": client_id, "client_secret": client_secret,
+            "scopes": scopes or sorted(svc.scopes_of(api_key)),
             "subscriptions": subscribed, "description": demo.description,
         })
     return out
@@ -162,7 +165,7 @@ def _credentials_markdown(accounts: list[dict], data_dir: Path) -> str:
             a["description"],
             "",
             f"- e-mail: `{a['email']}`  password: `{a['password']}`  role: {a['account_role']}",
-            f"- API key: `{a['api_key']}`",
+            f"- API key: `{a['api_key']}`  scopes: {' '.join(a['scopes'])}",
             f"- OAuth client: `{a['client_id']}` / `{a['client_secret']}`",
             f"- subscriptions: {products or 'none'}",
             "",

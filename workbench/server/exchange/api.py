@@ -11,8 +11,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from .auth import SESSION_COOKIE, principal_of, require_principal, service_of
+from .auth import (
+    SESSION_COOKIE,
+    credential_from,
+    principal_of,
+    require_principal,
+    require_scope,
+    service_of,
+)
+from .browser_security import set_cookie
 from .errors import Forbidden, NotFound
+from .scopes import ACCOUNT_MANAGE, ACCOUNT_READ, DATA_READ, format_scopes, parse_scopes
+from .security import MIN_PASSWORD_LENGTH
 from .service import ExchangeService, Principal
 
 
@@ -42,13 +52,22 @@ router = APIRouter(
     },
 )
 
-Caller = Annotated[Principal, Depends(require_principal)]
+Caller = Annotated[Principal, Depends(require_principal)]  # any valid credential
+Reader = Annotated[Principal, Depends(require_scope(ACCOUNT_READ))]
+Manager = Annotated[Principal, Depends(require_scope(ACCOUNT_MANAGE))]
 Svc = Annotated[ExchangeService, Depends(service_of)]
 
 
 class SignUp(BaseModel):
     email: str = Field(max_length=320)
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description=(
+            f"At least {MIN_PASSWORD_LENGTH} characters, not one of the 20,000 most common "
+            "passwords, not mostly the e-mail address or name."
+        ),
+    )
     name: str = Field(min_length=1, max_length=200)
     role: Literal["buyer", "provider"] = "buyer"
     organization: str | None = Field(
@@ -71,6 +90,15 @@ class NewSubscription(BaseModel):
 class NewCredential(BaseModel):
     kind: Literal["api_key", "oauth_client"] = "api_key"
     label: str = Field(default="", max_length=200)
+    scopes: list[str] | None = Field(
+        default=None,
+        max_length=10,
+        description=(
+            "What the credential may do: data:read, data:write, account:read, account:manage. "
+            "Default: the scopes of the credential making the request. A read-only key for "
+            'a notebook or a dashboard is ["data:read"].'
+        ),
+    )
 
 
 class NewProduct(BaseModel):
@@ -157,13 +185,15 @@ def sign_up(body: SignUp, svc: Svc) -> dict:
 
 
 @router.post("/login", summary="Log in")
-def login(body: Login, svc: Svc, response: Response) -> dict:
-    """Return a short-lived token for the account and set the portal's session cookie."""
-    account_id = svc.authenticate_password(body.email, body.password)
+def login(body: Login, request: Request, svc: Svc, response: Response) -> dict:
+    """Return a short-lived token for the account and set the portal's session cookie.
+
+    Failed attempts are throttled per (account, client) and per client: 429 with
+    ``Retry-After`` (docs/adr/0111)."""
+    client = request.client.host if request.client else "unknown"
+    account_id = svc.authenticate_password(body.email, body.password, client=client)
     token, ttl = svc.login_token(account_id)
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path="/"
-    )
+    set_cookie(response, request, SESSION_COOKIE, token, ttl)
     response.headers["Cache-Control"] = "no-store"
     return {
         "access_token": token,
@@ -175,22 +205,23 @@ def login(body: Login, svc: Svc, response: Response) -> dict:
 
 @router.post("/logout", status_code=204, summary="Log out")
 def logout(request: Request, who: Caller, svc: Svc) -> Response:
-    """Revoke the session token and clear the cookie."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        svc.revoke_token(token, by_account_id=who.account_id)
+    """Revoke the token this call was made with (bearer or session cookie) and clear the
+    cookie. API keys are not tokens: revoke them with DELETE /api/credentials/{id}."""
+    for token in {credential_from(request), request.cookies.get(SESSION_COOKIE)}:
+        if token and not token.startswith("wbk_"):
+            svc.revoke_token(token, by_account_id=who.account_id)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/me", summary="The calling account")
-def me(who: Caller, svc: Svc) -> dict:
+def me(who: Reader, svc: Svc) -> dict:
     return svc.account(who.account_id)
 
 
 @router.post("/accounts/{account_id}/verify", summary="Verify an account (admin)")
-def verify(account_id: str, who: Caller, svc: Svc) -> dict:
+def verify(account_id: str, who: Manager, svc: Svc) -> dict:
     svc.verify_account(account_id, by_account_id=who.account_id)
     return svc.account(account_id)
 
@@ -214,9 +245,10 @@ def product(product_id: str, svc: Svc, request: Request) -> dict:
 async def preview(product_id: str, request: Request) -> list[dict]:
     svc = service_of(request)
     product = svc.product(product_id)
-    if not svc.may_see_product(product, principal_of(request)):
+    who = principal_of(request)
+    if not svc.may_see_product(product, who):
         raise NotFound(f"No product {product_id!r}.")
-    if not svc.may_preview(product, principal_of(request)):
+    if not svc.may_preview(product, who if who and DATA_READ in who.scopes else None):
         raise Forbidden(
             f"{product_id!r} is restricted: its preview is shown to active subscribers only."
         )
@@ -240,7 +272,7 @@ def terms(product_id: str, svc: Svc) -> dict:
 
 
 @router.post("/products", status_code=201, summary="Create a product (provider)")
-def create_product(body: NewOffer, who: Caller, svc: Svc) -> dict:
+def create_product(body: NewOffer, who: Manager, svc: Svc) -> dict:
     """Create a product; with ``plans`` and ``terms`` it is complete in one call. Products of
     unverified providers wait for an admin's review before the catalog lists them."""
     if who.role != "provider" or not who.organization_id:
@@ -255,28 +287,28 @@ def create_product(body: NewOffer, who: Caller, svc: Svc) -> dict:
 
 
 @router.post("/products/{product_id}/plans", status_code=201, summary="Add a plan (provider)")
-def create_plan(product_id: str, body: NewPlan, who: Caller, svc: Svc) -> list[dict]:
+def create_plan(product_id: str, body: NewPlan, who: Manager, svc: Svc) -> list[dict]:
     _own_product(svc, who, product_id)
     svc.create_plan(product_id, **body.model_dump())
     return svc.plans(product_id)
 
 
 @router.post("/products/{product_id}/terms", status_code=201, summary="Publish terms (provider)")
-def publish_terms(product_id: str, body: NewTerms, who: Caller, svc: Svc) -> dict:
+def publish_terms(product_id: str, body: NewTerms, who: Manager, svc: Svc) -> dict:
     _own_product(svc, who, product_id)
     svc.publish_terms(product_id, **body.model_dump())
     return terms(product_id, svc)
 
 
 @router.post("/products/{product_id}/quality", summary="Recompute quality (provider)")
-def refresh_quality(product_id: str, who: Caller, svc: Svc) -> dict:
+def refresh_quality(product_id: str, who: Manager, svc: Svc) -> dict:
     _own_product(svc, who, product_id)
     return svc.refresh_quality(product_id)
 
 
 # ------------------------------------------------------------- subscriptions
 @router.post("/subscriptions", status_code=201, summary="Subscribe (accept terms, declare purpose)")
-def subscribe(body: NewSubscription, who: Caller, svc: Svc) -> dict:
+def subscribe(body: NewSubscription, who: Manager, svc: Svc) -> dict:
     sub_id = svc.subscribe(
         who.account_id,
         body.product_id,
@@ -289,7 +321,7 @@ def subscribe(body: NewSubscription, who: Caller, svc: Svc) -> dict:
 
 @router.get("/subscriptions", summary="My subscriptions (or, for providers, to my products)")
 def subscriptions(
-    who: Caller,
+    who: Reader,
     svc: Svc,
     scope: Annotated[Literal["buyer", "provider"], Query()] = "buyer",
 ) -> list[dict]:
@@ -313,26 +345,26 @@ def _visible_subscription(svc: ExchangeService, who: Principal, subscription_id:
 
 
 @router.get("/subscriptions/{subscription_id}", summary="One subscription")
-def subscription(subscription_id: str, who: Caller, svc: Svc) -> dict:
+def subscription(subscription_id: str, who: Reader, svc: Svc) -> dict:
     return _visible_subscription(svc, who, subscription_id)
 
 
 @router.post("/subscriptions/{subscription_id}/approve", summary="Approve (provider)")
-def approve(subscription_id: str, who: Caller, svc: Svc) -> dict:
+def approve(subscription_id: str, who: Manager, svc: Svc) -> dict:
     _visible_subscription(svc, who, subscription_id)
     svc.approve_subscription(subscription_id, by_account_id=who.account_id)
     return svc.subscription(subscription_id)
 
 
 @router.post("/subscriptions/{subscription_id}/cancel", summary="Cancel")
-def cancel(subscription_id: str, who: Caller, svc: Svc) -> dict:
+def cancel(subscription_id: str, who: Manager, svc: Svc) -> dict:
     _visible_subscription(svc, who, subscription_id)
     svc.cancel_subscription(subscription_id, by_account_id=who.account_id)
     return svc.subscription(subscription_id)
 
 
 @router.post("/subscriptions/{subscription_id}/suspend", summary="Suspend (provider)")
-def suspend(subscription_id: str, who: Caller, svc: Svc) -> dict:
+def suspend(subscription_id: str, who: Manager, svc: Svc) -> dict:
     _visible_subscription(svc, who, subscription_id)
     svc.suspend_subscription(subscription_id, by_account_id=who.account_id)
     return svc.subscription(subscription_id)
@@ -340,10 +372,16 @@ def suspend(subscription_id: str, who: Caller, svc: Svc) -> dict:
 
 # --------------------------------------------------------------- credentials
 @router.post("/credentials", status_code=201, summary="Issue a credential (secret shown once)")
-def issue_credential(body: NewCredential, who: Caller, svc: Svc, response: Response) -> dict:
+def issue_credential(body: NewCredential, who: Manager, svc: Svc, response: Response) -> dict:
     response.headers["Cache-Control"] = "no-store"
+    scopes = who.scopes if body.scopes is None else parse_scopes(body.scopes) or frozenset()
+    if not scopes <= who.scopes:  # a credential never mints a stronger one
+        raise Forbidden(
+            f"This credential holds {format_scopes(who.scopes)}; it cannot issue one with "
+            f"{format_scopes(scopes - who.scopes)}."
+        )
     if body.kind == "api_key":
-        cred_id, key = svc.issue_api_key(who.account_id, label=body.label)
+        cred_id, key = svc.issue_api_key(who.account_id, label=body.label, scopes=list(scopes))
         out: dict[str, Any] = {
             "id": cred_id,
             "kind": "api_key",
@@ -351,7 +389,9 @@ def issue_credential(body: NewCredential, who: Caller, svc: Svc, response: Respo
             "api_key": key,
         }
     else:
-        client_id, secret = svc.issue_oauth_client(who.account_id, label=body.label)
+        client_id, secret = svc.issue_oauth_client(
+            who.account_id, label=body.label, scopes=list(scopes)
+        )
         out = {
             "id": svc.credential_id_for_client(client_id),
             "kind": "oauth_client",
@@ -360,17 +400,18 @@ def issue_credential(body: NewCredential, who: Caller, svc: Svc, response: Respo
             "client_secret": secret,
             "token_url": "/oauth2/token",
         }
+    out["scopes"] = format_scopes(scopes).split()
     out["note"] = "Store the secret now: it is shown only once."
     return out
 
 
 @router.get("/credentials", summary="My credentials (without secrets)")
-def credentials(who: Caller, svc: Svc) -> list[dict]:
+def credentials(who: Reader, svc: Svc) -> list[dict]:
     return svc.list_credentials(who.account_id)
 
 
 @router.delete("/credentials/{credential_id}", status_code=204, summary="Revoke a credential")
-def revoke_credential(credential_id: str, who: Caller, svc: Svc) -> Response:
+def revoke_credential(credential_id: str, who: Manager, svc: Svc) -> Response:
     svc.revoke_credential(credential_id, by_account_id=who.account_id)
     return Response(status_code=204)
 
@@ -380,13 +421,13 @@ Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 @router.get("/usage", summary="My usage per subscription and month")
-def usage(who: Caller, svc: Svc, month: Month = None) -> list[dict]:
+def usage(who: Reader, svc: Svc, month: Month = None) -> list[dict]:
     return svc.usage(who.account_id, month=month)
 
 
 @router.get("/bills", summary="My monthly bills")
 def bills(
-    who: Caller,
+    who: Reader,
     svc: Svc,
     scope: Annotated[Literal["buyer", "provider"], Query()] = "buyer",
 ) -> list[dict]:
@@ -398,14 +439,14 @@ def bills(
 
 
 @router.get("/settlements", summary="Revenue settlements of my organisation (provider)")
-def settlements(who: Caller, svc: Svc) -> list[dict]:
+def settlements(who: Reader, svc: Svc) -> list[dict]:
     if who.role not in ("provider", "admin") or not who.organization_id:
         raise Forbidden("Settlements are for provider accounts.")
     return svc.settlements(who.organization_id)
 
 
 @router.get("/audit", summary="Audit entries about me or my organisation")
-def audit(who: Caller, svc: Svc, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
+def audit(who: Reader, svc: Svc, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
     return svc.audit_log(who.account_id, limit=limit)
 
 

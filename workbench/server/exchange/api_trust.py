@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from .auth import require_principal, service_of
+from .auth import require_scope, service_of
 from .errors import Forbidden
+from .scopes import ACCOUNT_MANAGE, ACCOUNT_READ
 from .service import ExchangeService, Principal
 
 router = APIRouter(prefix="/api", tags=["trust"])
-Caller = Annotated[Principal, Depends(require_principal)]
+Reader = Annotated[Principal, Depends(require_scope(ACCOUNT_READ))]
+Caller = Annotated[Principal, Depends(require_scope(ACCOUNT_MANAGE))]  # changes something
 Svc = Annotated[ExchangeService, Depends(service_of)]
 
 
@@ -47,7 +49,7 @@ def request_verification(body: VerificationRequest, who: Caller, svc: Svc) -> di
 
 
 @router.get("/verification-requests", summary="Verification requests (admins: all pending)")
-def verification_requests(who: Caller, svc: Svc) -> list[dict]:
+def verification_requests(who: Reader, svc: Svc) -> list[dict]:
     if who.role == "admin":
         return svc.verification_requests(status="pending")
     return svc.verification_requests(status=None, account_id=who.account_id)
@@ -68,7 +70,7 @@ def reject_verification(request_id: str, body: Reason, who: Caller, svc: Svc) ->
 
 
 @router.get("/listings/review", summary="Products waiting for review (admin)")
-def listing_queue(who: Caller, svc: Svc) -> list[dict]:
+def listing_queue(who: Reader, svc: Svc) -> list[dict]:
     _admin(who)
     return [
         {k: v for k, v in r.items() if k != "product"}

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from workbench.server.gateway import GATEWAY_METHODS, Gateway
 
 from . import api, api_trust, oauth
+from .browser_security import BrowserSecurityMiddleware
 from .problems import install_problem_handlers
 from .service import ExchangeService
 
@@ -26,6 +27,7 @@ def create_exchange_app(
     *,
     commission: Decimal | str | float = "0.10",
     service: ExchangeService | None = None,
+    secure_cookies: bool = False,
 ) -> FastAPI:
     """Return the exchange app for ``data_dir`` (created if needed).
 
@@ -37,6 +39,9 @@ def create_exchange_app(
         Platform commission on revenue (0..1, default 0.10).
     service
         An already opened :class:`ExchangeService` (else one is opened on ``data_dir``).
+    secure_cookies
+        The exchange is served over HTTPS (behind a TLS proxy): cookies get ``Secure`` and
+        responses ``Strict-Transport-Security``.
     """
     svc = service or ExchangeService.open(data_dir, commission=commission)
 
@@ -71,6 +76,8 @@ def create_exchange_app(
         lifespan=lifespan,
     )
     app.state.service = svc
+    app.state.secure_cookies = secure_cookies
+    app.add_middleware(BrowserSecurityMiddleware, secure=secure_cookies)
     install_problem_handlers(app)
     app.include_router(api.router)
     app.include_router(api_trust.router)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 
 from .errors import Unauthorized
+from .scopes import InsufficientScope
 from .service import ExchangeService, Principal
 
 SESSION_COOKIE = "wb_session"
@@ -42,3 +45,21 @@ def require_principal(request: Request) -> Principal:
             "/oauth2/token) or 'X-API-Key: <key>'."
         )
     return principal
+
+
+def require_scope(scope: str) -> Callable[[Request], Principal]:
+    """Return a FastAPI dependency: the caller, who must hold ``scope``.
+
+    Raises :class:`Unauthorized` (401) without a valid credential and
+    :class:`~workbench.server.exchange.scopes.InsufficientScope` (403,
+    ``error="insufficient_scope"``) when the credential lacks ``scope``.
+    """
+
+    def dependency(request: Request) -> Principal:
+        principal = require_principal(request)
+        if scope not in principal.scopes:
+            raise InsufficientScope(scope, principal.scopes)
+        return principal
+
+    dependency.scope = scope  # type: ignore[attr-defined]  # read by the route-matrix test
+    return dependency

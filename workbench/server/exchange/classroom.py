@@ -93,6 +93,7 @@ def create_class(
     notebooks: str | Path | None,
     out: IO[str],
     err: IO[str],
+    key_scopes: str | None = None,
 ) -> int:
     """Create ``count`` participants and write their CSV (LF line endings) to ``out``."""
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,20}", prefix):
@@ -127,7 +128,7 @@ def create_class(
                 print(
                     f"note: {email}'s subscription to {grant.product_id} awaits approval", file=err
                 )
-        _, key = svc.issue_api_key(account_id, label="workshop")
+        _, key = svc.issue_api_key(account_id, label="workshop", scopes=key_scopes)
         writer.writerow([email, password, account_id, key, org_id or ""])
     print(
         f"created {count} participant(s); each is subscribed to "

@@ -21,6 +21,18 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--access-log", action="store_true", help="log every request (paths only, no secrets)"
     )
+    p.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="served over HTTPS (behind a TLS proxy): Secure cookies and HSTS",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated); "
+        "by default it is ignored, so clients cannot pose as others to the log-in throttle",
+    )
     p.set_defaults(func=_serve)
 
     users = subparsers.add_parser("users", help="manage exchange accounts (admins, trainers)")
@@ -55,6 +67,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     )
     ws.add_argument("--purpose", default="education: data-commons workshop")
     ws.add_argument("--notebooks", help="the workshop folder (default: notebooks/workshop)")
+    ws.add_argument(
+        "--key-scopes",
+        default="data:read account:read account:manage",
+        help="scopes of the participants' API keys (space-separated; default lets them read "
+        "data and subscribe; 'data:read' makes read-only keys)",
+    )
     ws.set_defaults(func=_users_workshop)
 
     cw = users_sub.add_parser(
@@ -116,7 +134,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_exchange_app(Path(args.data_dir), commission=args.commission)
+    app = create_exchange_app(
+        Path(args.data_dir), commission=args.commission, secure_cookies=args.secure_cookies
+    )
     _ = app.state.service.broker_app  # open the embedded broker before the heap is frozen
     tune_gc_for_serving()
     print(f"workbench serve: exchange on http://{args.host}:{args.port} (data in {args.data_dir})")
@@ -126,6 +146,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         access_log=args.access_log,
+        proxy_headers=args.forwarded_allow_ips is not None,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
         timeout_graceful_shutdown=5,
     )
@@ -169,6 +191,7 @@ def _users_workshop(args: argparse.Namespace) -> int:
         purpose=args.purpose,
         extra=extra,
         notebooks=args.notebooks,
+        key_scopes=args.key_scopes,
         out=sys.stdout,
         err=sys.stderr,
     )

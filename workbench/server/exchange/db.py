@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     text,
 )
 
@@ -133,6 +134,8 @@ credentials = Table(
     Column("hint", String(20), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
+    # space-separated scopes (scopes.py); NULL on rows from before scopes: the role's scopes
+    Column("scopes", String(200), nullable=True),
 )
 
 tokens = Table(
@@ -145,6 +148,7 @@ tokens = Table(
     Column("created_at", String(40), nullable=False),
     Column("expires_at", Integer, nullable=False),
     Column("revoked_at", String(40), nullable=True),
+    Column("scopes", String(200), nullable=True),
 )
 
 usage = Table(
@@ -262,6 +266,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add the nullable columns of :data:`metadata` that an existing database lacks.
+
+    ``create_all`` creates missing tables but never alters existing ones; a database made
+    by an older version gets its new (nullable) columns here. Returns ``table.column`` of
+    each column added.
+    """
+    added = []
+    existing_tables = set(inspect(engine).get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        have = {c["name"] for c in inspect(engine).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 def open_engine(url_or_path: str | Path) -> Engine:
     """Return an engine with every exchange table created.
 
@@ -278,6 +305,7 @@ def open_engine(url_or_path: str | Path) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
+    add_missing_columns(engine)
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:
             for statement in _APPEND_ONLY:

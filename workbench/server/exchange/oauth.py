@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .auth import principal_of, service_of
-from .errors import Unauthorized
+from .errors import InvalidInput, Unauthorized
+from .scopes import format_scopes
 from .service import Principal
 
 router = APIRouter(prefix="/oauth2", tags=["oauth2"])
@@ -88,7 +89,11 @@ async def token(request: Request) -> Response:
         )
     svc = service_of(request)
     try:
-        access_token, ttl = await run_in_threadpool(svc.issue_token, *pair)
+        access_token, ttl = await run_in_threadpool(
+            lambda: svc.issue_token(*pair, scope=form.get("scope"))
+        )
+    except InvalidInput as err:  # RFC 6749 §5.2
+        return _oauth_error(400, "invalid_scope", err.detail)
     except Unauthorized:
         return _oauth_error(
             401,
@@ -96,7 +101,13 @@ async def token(request: Request) -> Response:
             "Client authentication failed.",
             **{"WWW-Authenticate": 'Basic realm="workbench"'},
         )
-    body = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
+    granted = await run_in_threadpool(svc.scopes_of, access_token)
+    body = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": format_scopes(granted),
+    }
     return Response(orjson.dumps(body), media_type="application/json", headers=_NO_STORE)
 
 

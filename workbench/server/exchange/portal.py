@@ -4,7 +4,9 @@ Pages: catalog with search (``/``), product page (``/products/{id}``: docs, prev
 plans, terms, quality, subscribe form), sign-up and log-in, my account (``/me``:
 subscriptions, credentials with secrets shown once, usage and bills) and provider revenue
 and approvals (``/provider``). The session is the log-in token in an HttpOnly,
-SameSite=Strict cookie, so cross-site form posts carry no session.
+SameSite=Strict cookie. SameSite does not stop other ports of the same host (dashboards,
+JupyterLab), so every state-changing form also carries a CSRF token and cookie-borne writes
+must come from the exchange's own origin (``browser_security.py``, docs/adr/0112).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from .auth import SESSION_COOKIE, principal_of, service_of
-from .errors import ExchangeError, InvalidInput
+from .browser_security import CSRF_COOKIE, csrf_ok, csrf_token, set_cookie
+from .errors import ExchangeError, Forbidden, InvalidInput
+from .scopes import ACCOUNT_MANAGE
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -41,9 +45,32 @@ def _account(request: Request) -> dict | None:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     context.setdefault("account", _account(request))
+    token, new_cookie = csrf_token(request)
+    context["csrf_token"] = token
     response = templates.TemplateResponse(request, name, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
+    if new_cookie:
+        set_cookie(response, request, CSRF_COOKIE, new_cookie, 86400)
     return response
+
+
+_FORGED = (
+    "This form has expired or was not sent from this site's own page; reload the page and "
+    "try again (フォームの有効期限が切れたか、他のサイトから送信されました。"
+    "再読み込みしてください)."
+)
+
+
+async def _checked_form(request: Request) -> dict[str, str] | None:
+    """The posted form when it carries this browser's CSRF token, else None."""
+    form = await _form(request)
+    return form if csrf_ok(request, form) else None
+
+
+def _may_manage(request: Request) -> None:
+    who = principal_of(request)
+    if who is not None and ACCOUNT_MANAGE not in who.scopes:
+        raise Forbidden("This account is read-only: it cannot subscribe or issue credentials.")
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
@@ -141,9 +168,12 @@ async def subscribe(product_id: str, request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
-    form = await _form(request)
+    form = await _checked_form(request)
     svc = service_of(request)
     try:
+        if form is None:
+            raise Forbidden(_FORGED)
+        _may_manage(request)
         if form.get("accept") != "yes":
             raise InvalidInput("Tick the box to accept the terms before subscribing.")
         await run_in_threadpool(
@@ -179,11 +209,10 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return _page(request, "login.html", next=_safe_next(next))
 
 
-def _start_session(target: str, token: str, ttl: int) -> Response:
+def _start_session(request: Request, target: str, token: str, ttl: int) -> Response:
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="strict", path="/"
-    )
+    set_cookie(response, request, SESSION_COOKIE, token, ttl)
+    response.delete_cookie(CSRF_COOKIE, path="/")  # forms are now bound to the session
     return response
 
 
@@ -191,14 +220,20 @@ def _start_session(target: str, token: str, ttl: int) -> Response:
 async def login(request: Request) -> Response:
     form = await _form(request)
     svc = service_of(request)
+    if not csrf_ok(request, form):
+        return _page(request, "login.html", 403, next=form.get("next"), error=_FORGED)
     try:
         account_id = await run_in_threadpool(
-            svc.authenticate_password, form.get("email", ""), form.get("password", "")
+            lambda: svc.authenticate_password(
+                form.get("email", ""),
+                form.get("password", ""),
+                client=request.client.host if request.client else "unknown",
+            )
         )
     except ExchangeError as err:
         return _page(request, "login.html", err.status, next=form.get("next"), error=err.detail)
     token, ttl = svc.login_token(account_id)
-    return _start_session(_safe_next(form.get("next")), token, ttl)
+    return _start_session(request, _safe_next(form.get("next")), token, ttl)
 
 
 @router.get("/signup")
@@ -211,6 +246,8 @@ async def signup(request: Request) -> Response:
     form = await _form(request)
     svc = service_of(request)
     role = form.get("role", "buyer")
+    if not csrf_ok(request, form):
+        return _page(request, "signup.html", 403, error=_FORGED)
 
     def create() -> str:
         if role not in ("buyer", "provider"):
@@ -234,12 +271,14 @@ async def signup(request: Request) -> Response:
     except ExchangeError as err:
         return _page(request, "signup.html", err.status, error=err.detail)
     token, ttl = svc.login_token(account_id)
-    return _start_session("/", token, ttl)
+    return _start_session(request, "/", token, ttl)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+async def logout(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
+    if await _checked_form(request) is None:
+        return await run_in_threadpool(_me, request, 403, error=_FORGED)
     if token:
         service_of(request).revoke_token(token)
     response = RedirectResponse("/", status_code=303)
@@ -262,6 +301,7 @@ def _me(request: Request, status: int = 200, **extra: Any) -> Response:
         credentials=svc.list_credentials(who.account_id),
         usage=svc.usage(who.account_id),
         bills=svc.bills(who.account_id),
+        account_scopes=sorted(who.scopes),
         **extra,
     )
 
@@ -281,24 +321,41 @@ async def new_credential(request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
-    form = await _form(request)
+    form = await _checked_form(request)
+    if form is None:
+        return await run_in_threadpool(_me, request, 403, error=_FORGED)
     svc = service_of(request)
     label = form.get("label", "")[:200] or "portal"
-    if form.get("kind") == "oauth_client":
-        client_id, secret = svc.issue_oauth_client(who.account_id, label=label)
-        shown = {"client_id": client_id, "client_secret": secret}
-    else:
-        _, key = svc.issue_api_key(who.account_id, label=label)
-        shown = {"api_key": key}
+    # the form lists the scopes as checkboxes; a client without them gets the default
+    scopes = (await request.form()).getlist("scopes") if "scopes_field" in form else None
+    try:
+        _may_manage(request)
+        if scopes is not None and not set(scopes) <= who.scopes:
+            raise Forbidden("You cannot issue a credential with more scopes than you hold.")
+        if form.get("kind") == "oauth_client":
+            client_id, secret = svc.issue_oauth_client(who.account_id, label=label, scopes=scopes)
+            shown = {"client_id": client_id, "client_secret": secret}
+        else:
+            _, key = svc.issue_api_key(who.account_id, label=label, scopes=scopes)
+            shown = {"api_key": key}
+    except ExchangeError as err:
+        return await run_in_threadpool(_me, request, err.status, error=err.detail)
     return await run_in_threadpool(_me, request, 201, new_secret=shown)
 
 
 @router.post("/me/credentials/{credential_id}/revoke")
-def revoke_credential(credential_id: str, request: Request) -> Response:
+async def revoke_credential(credential_id: str, request: Request) -> Response:
+    if await _checked_form(request) is None:
+        return await run_in_threadpool(_me, request, 403, error=_FORGED)
+    return await run_in_threadpool(_revoke_credential, credential_id, request)
+
+
+def _revoke_credential(credential_id: str, request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
     try:
+        _may_manage(request)
         service_of(request).revoke_credential(credential_id, by_account_id=who.account_id)
     except ExchangeError as err:
         return _me(request, err.status, error=err.detail)
@@ -306,12 +363,19 @@ def revoke_credential(credential_id: str, request: Request) -> Response:
 
 
 @router.post("/me/subscriptions/{subscription_id}/cancel")
-def cancel_subscription(subscription_id: str, request: Request) -> Response:
+async def cancel_subscription(subscription_id: str, request: Request) -> Response:
+    if await _checked_form(request) is None:
+        return await run_in_threadpool(_me, request, 403, error=_FORGED)
+    return await run_in_threadpool(_cancel_subscription, subscription_id, request)
+
+
+def _cancel_subscription(subscription_id: str, request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
     svc = service_of(request)
     try:
+        _may_manage(request)
         if svc.subscription(subscription_id)["account_id"] != who.account_id:
             raise InvalidInput("That is not your subscription.")
         svc.cancel_subscription(subscription_id, by_account_id=who.account_id)
@@ -369,11 +433,18 @@ def provider(request: Request, notice: str | None = None, error: str | None = No
 
 
 @router.post("/provider/subscriptions/{subscription_id}/approve")
-def approve(subscription_id: str, request: Request) -> Response:
+async def approve(subscription_id: str, request: Request) -> Response:
+    if await _checked_form(request) is None:
+        return await run_in_threadpool(_me, request, 403, error=_FORGED)
+    return await run_in_threadpool(_approve, subscription_id, request)
+
+
+def _approve(subscription_id: str, request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
     try:
+        _may_manage(request)
         service_of(request).approve_subscription(subscription_id, by_account_id=who.account_id)
     except ExchangeError as err:
         return _me(request, err.status, error=err.detail)

@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from .auth import principal_of, service_of
-from .errors import ExchangeError, InvalidInput
-from .portal import _form, _login_redirect, _page
+from .errors import ExchangeError, Forbidden, InvalidInput
+from .portal import _FORGED, _checked_form, _login_redirect, _may_manage, _page
 
 router = APIRouter(include_in_schema=False)
 PLAN_ROWS = 3
@@ -89,10 +89,13 @@ async def new_product(request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
-    form = await _form(request)
+    form = await _checked_form(request)
     svc = service_of(request)
 
     def create() -> dict:
+        if form is None:
+            raise Forbidden(_FORGED)
+        _may_manage(request)
         product = {
             "id": form.get("id", "").strip(),
             "title": form.get("title", ""),
@@ -123,7 +126,7 @@ async def new_product(request: Request) -> Response:
             request,
             "product_new.html",
             err.status,
-            form=form,
+            form=form or {},
             plan_rows=range(PLAN_ROWS),
             error=err.detail,
         )
@@ -141,9 +144,12 @@ async def reject_subscription(subscription_id: str, request: Request) -> Respons
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
-    form = await _form(request)
+    form = await _checked_form(request)
     svc = service_of(request)
     try:
+        if form is None:
+            raise Forbidden(_FORGED)
+        _may_manage(request)
         await run_in_threadpool(
             lambda: svc.reject_subscription(
                 subscription_id, reason=form.get("reason", ""), by_account_id=who.account_id
@@ -175,9 +181,12 @@ async def request_verification(request: Request) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
-    form = await _form(request)
+    form = await _checked_form(request)
     svc = service_of(request)
     try:
+        if form is None:
+            raise Forbidden(_FORGED)
+        _may_manage(request)
         await run_in_threadpool(
             lambda: svc.request_verification(
                 who.account_id,
@@ -189,7 +198,7 @@ async def request_verification(request: Request) -> Response:
     except ExchangeError as err:
         status, detail = err.status, err.detail
         return await run_in_threadpool(
-            lambda: _verification(request, status, form=form, error=detail)
+            lambda: _verification(request, status, form=form or {}, error=detail)
         )
     return await run_in_threadpool(
         lambda: _verification(
@@ -227,8 +236,11 @@ async def _admin_decision(request: Request, decide) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
-    form = await _form(request)
+    form = await _checked_form(request)
     try:
+        if form is None:
+            raise Forbidden(_FORGED)
+        _may_manage(request)
         done = await run_in_threadpool(lambda: decide(who.account_id, form.get("reason", "")))
     except ExchangeError as err:
         return RedirectResponse(f"/admin?error={quote(err.detail)}", status_code=303)

@@ -50,8 +50,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ExchangeError)
     async def _exchange_error(request: Request, exc: ExchangeError) -> Response:
         headers = {"WWW-Authenticate": 'Bearer realm="workbench"'} if exc.status == 401 else None
+        headers = getattr(exc, "headers", None) or headers
         return problem(
-            exc.status, exc.detail, title=exc.title, instance=request.url.path, headers=headers
+            exc.status,
+            exc.detail,
+            title=exc.title,
+            instance=request.url.path,
+            headers=headers,
+            **getattr(exc, "extra", {}),
         )
 
     @app.exception_handler(RequestValidationError)

@@ -8,6 +8,8 @@ them up in microseconds (see docs/adr/0012-hash-high-entropy-secrets-with-hmac.m
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import hmac
 import secrets
@@ -18,7 +20,51 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+_MIN_DISTINCT_CHARACTERS = 5
+_COMMON_PASSWORDS = Path(__file__).with_name("common-passwords.txt.gz")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """Return the 20,000 most common passwords, lower-cased (``common-passwords.txt.gz``:
+    Royce Williams's list as shipped by Django, BSD licence; see ``NOTICE-passwords.md``)."""
+    with gzip.open(_COMMON_PASSWORDS, "rt", encoding="utf-8") as f:
+        return frozenset(line.strip() for line in f if line.strip())
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """Return why ``password`` may not be used, or None when it may (NIST SP 800-63B §5.1.1.2:
+    a minimum length, a blocklist of common passwords and context-specific words).
+
+    Rejected: fewer than :data:`MIN_PASSWORD_LENGTH` characters; a common password, also
+    with digits or symbols added at its end (``password2026!``); fewer than five distinct
+    characters (``aaaaaaaaaa``, ``1212121212``); mostly the e-mail address or the name.
+
+    Examples
+    --------
+    >>> password_problem("sapporo-demo-2026") is None
+    True
+    >>> password_problem("password123456")
+    'This password is on the list of the 20,000 most common passwords; choose another.'
+    """
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
+    lowered = password.lower()
+    stem = lowered.rstrip("0123456789!@#$%^&*()-_=+.,;:?/ ")
+    common = common_passwords()
+    if lowered in common or lowered.strip() in common or (len(stem) >= 4 and stem in common):
+        return "This password is on the list of the 20,000 most common passwords; choose another."
+    if len(set(password)) < _MIN_DISTINCT_CHARACTERS:
+        return "The password repeats too few characters; use a few unrelated words."
+    local = (email or "").strip().lower().partition("@")[0]
+    for part in (local, (name or "").strip().lower(), (email or "").strip().lower()):
+        if len(part) >= 4 and part in lowered and 2 * len(part) >= len(lowered):
+            return "The password is mostly your e-mail address or name; choose another."
+    return None
 
 
 def hash_password(password: str) -> str:

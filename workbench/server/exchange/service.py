@@ -25,17 +25,19 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from . import db
 from .billing import bill_lines, split_revenue
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from .metering import Meter
 from .quality import compute_quality
+from .scopes import effective_scopes, format_scopes, grant_scopes, parse_scopes, role_scopes
 from .security import (
-    MIN_PASSWORD_LENGTH,
     SecretHasher,
     hash_password,
     new_id,
     new_secret,
+    password_problem,
     verify_password,
 )
+from .throttle import LoginThrottle
 from .trust import TrustMixin
 
 ROLES = ("buyer", "provider", "admin", "public")
@@ -48,8 +50,6 @@ _EMAIL_RE = re.compile(
     r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,253}\.[^@\s\x00-\x1f\x7f.]{1,63}$"
 )
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_MAX_FAILED_LOGINS = 10
-_LOCKOUT_S = 900
 _DUMMY_HASH = hash_password("not-a-real-password")
 API_KEY_PREFIX = "wbk"
 TOKEN_PREFIX = "wbt"
@@ -87,6 +87,7 @@ class Principal:
     organization_id: str | None
     credential_id: str | None
     via: str  # "api_key", "token", "login"
+    scopes: frozenset[str] = frozenset()  # what this credential may do (scopes.py)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class ExchangeService(TrustMixin):
         commission: Decimal | str | float = "0.10",
         token_ttl_s: int = 3600,
         cache_ttl_s: float = 5.0,
+        login_throttle: LoginThrottle | None = None,
     ) -> None:
         self.engine = engine
         self.data_dir = Path(data_dir)
@@ -141,7 +143,7 @@ class ExchangeService(TrustMixin):
         self._broker = None
         self._broker_app = None
         self._clients: dict[str, httpx.AsyncClient] = {}
-        self._failed_logins: dict[str, list[float]] = {}
+        self.login_throttle = login_throttle or LoginThrottle()
         self._issued = 0
 
     # ------------------------------------------------------------------ setup
@@ -236,6 +238,11 @@ class ExchangeService(TrustMixin):
             )
         )
 
+    def sign(self, text: str) -> str:
+        """Return the keyed hash (HMAC-SHA256 under ``secret.key``) of ``text``, e.g. to
+        derive CSRF tokens that only this installation can make."""
+        return self._hash(text)
+
     def _row(self, table, **where: Any) -> dict | None:
         cond = and_(*(table.c[k] == v for k, v in where.items()))
         with self.engine.connect() as conn:
@@ -318,10 +325,9 @@ class ExchangeService(TrustMixin):
             raise InvalidInput(f"{email!r} is not an e-mail address.")
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {ROLES}, got {role!r}.")
-        if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters.")
-        if len(password) > 1024:
-            raise InvalidInput("password must have at most 1024 characters.")
+        problem = password_problem(password, email=email, name=name)
+        if problem:
+            raise InvalidInput(problem)
         if not name or len(name) > 200:
             raise InvalidInput("name must be 1 to 200 characters.")
         if role == "provider" and not organization_id:
@@ -386,34 +392,40 @@ class ExchangeService(TrustMixin):
             raise Forbidden(f"This needs a {' or '.join(roles)} account.")
         return account
 
-    def authenticate_password(self, email: str, password: str) -> str:
+    def authenticate_password(self, email: str, password: str, *, client: str = "local") -> str:
         """Return the account id for ``email`` and ``password``.
+
+        Attempts are throttled per (e-mail, client) and per client before the password is
+        checked (:class:`~workbench.server.exchange.throttle.LoginThrottle`); unknown
+        e-mails are throttled and timed like known ones.
+
+        Parameters
+        ----------
+        client
+            Who is trying (the peer address for HTTP callers).
 
         Raises
         ------
         Unauthorized
             If either is wrong (the error does not say which).
+        TooManyAttempts
+            Too many recent failures from this client (for this account or overall).
         """
         key = (email or "").strip().lower()[:320]
-        now = time.monotonic()
-        with self._cache_lock:
-            recent = [t for t in self._failed_logins.get(key, []) if now - t < _LOCKOUT_S]
-            self._failed_logins[key] = recent
-        if len(recent) >= _MAX_FAILED_LOGINS:
-            raise TooManyAttempts(
-                f"Too many failed log-ins for this e-mail; try again in {_LOCKOUT_S // 60} minutes."
-            )
-        row = self._row(db.accounts, email=key)
-        # verify against a dummy hash for unknown e-mails, so timing does not reveal accounts
-        ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password or "")
-        if row is None or not ok:
-            with self._cache_lock:
-                self._failed_logins.setdefault(key, []).append(now)
-                if len(self._failed_logins) > 100_000:
-                    self._failed_logins.clear()
+        attempt = self.login_throttle.begin(key, client)
+        ok = False
+        try:
+            row = self._row(db.accounts, email=key)
+            # verify against a dummy hash for unknown e-mails, so timing does not reveal them
+            ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password or "")
+            ok = ok and row is not None
+        finally:
+            if ok:
+                self.login_throttle.succeeded(attempt)
+            else:
+                self.login_throttle.failed(attempt)
+        if not ok:
             raise Unauthorized("Wrong e-mail or password.")
-        with self._cache_lock:
-            self._failed_logins.pop(key, None)
         return row["id"]
 
     # -------------------------------------------------------------- products
@@ -734,6 +746,10 @@ class ExchangeService(TrustMixin):
                 "organisation, a contact and the intended use) at /verification or with "
                 "POST /api/verification-requests; an admin reviews it."
             )
+        if account["role"] == "public" and (product["restricted"] or plan["kind"] != "free"):
+            raise Forbidden(
+                "The public (dashboards) account reads open products on free plans only."
+            )
         with self.engine.connect() as conn:
             live = conn.execute(
                 select(db.subscriptions.c.id).where(
@@ -882,28 +898,60 @@ class ExchangeService(TrustMixin):
         self._set_status(subscription_id, "suspended", by_account_id)
 
     # ----------------------------------------------------------- credentials
-    def issue_api_key(self, account_id: str, *, label: str) -> tuple[str, str]:
+    def issue_api_key(
+        self, account_id: str, *, label: str, scopes: str | list[str] | None = None
+    ) -> tuple[str, str]:
         """Issue an API key for the ``X-API-Key`` header; return ``(credential_id, key)``.
 
         The key is shown only here; the exchange keeps only its keyed hash.
+
+        Parameters
+        ----------
+        scopes
+            What the key may do (``data:read``, ``data:write``, ``account:read``,
+            ``account:manage``; a list or a space-separated string). Default: everything the
+            account's role allows. A read-only key for a notebook or dashboard is
+            ``scopes=["data:read"]``.
+
+        Raises
+        ------
+        InvalidInput
+            An unknown scope or one the account's role may not hold.
         """
         account = self.account(account_id)
+        granted = grant_scopes(account["role"], scopes)
         key = new_secret(API_KEY_PREFIX)
         cred_id = new_id("cred")
-        self._store_credential(account, cred_id, "api_key", label, None, key)
+        self._store_credential(account, cred_id, "api_key", label, None, key, granted)
         return cred_id, key
 
-    def issue_oauth_client(self, account_id: str, *, label: str) -> tuple[str, str]:
+    def issue_oauth_client(
+        self, account_id: str, *, label: str, scopes: str | list[str] | None = None
+    ) -> tuple[str, str]:
         """Issue an OAuth 2.0 client (client-credentials grant); return
-        ``(client_id, client_secret)``. The secret is shown only here."""
+        ``(client_id, client_secret)``. The secret is shown only here.
+
+        ``scopes`` is the most its tokens may hold (default: everything the role allows);
+        a token request may ask for fewer (RFC 6749 ``scope``).
+        """
         account = self.account(account_id)
+        granted = grant_scopes(account["role"], scopes)
         client_id = new_id("wbc")
         secret = new_secret(CLIENT_SECRET_PREFIX)
-        self._store_credential(account, new_id("cred"), "oauth_client", label, client_id, secret)
+        self._store_credential(
+            account, new_id("cred"), "oauth_client", label, client_id, secret, granted
+        )
         return client_id, secret
 
     def _store_credential(
-        self, account: dict, cred_id: str, kind: str, label: str, client_id: str | None, secret: str
+        self,
+        account: dict,
+        cred_id: str,
+        kind: str,
+        label: str,
+        client_id: str | None,
+        secret: str,
+        scopes: frozenset[str],
     ) -> None:
         label = (label or kind)[:200]
         with self.engine.begin() as conn:
@@ -917,6 +965,7 @@ class ExchangeService(TrustMixin):
                     secret_hash=self._hash(secret),
                     hint=secret[:4] + "…" + secret[-4:],
                     created_at=_iso(),
+                    scopes=format_scopes(scopes),
                 )
             )
             self._audit(
@@ -929,6 +978,7 @@ class ExchangeService(TrustMixin):
                 kind=kind,
                 label=label,
                 client_id=client_id,
+                scopes=format_scopes(scopes),
             )
 
     def list_credentials(self, account_id: str) -> list[dict]:
@@ -940,8 +990,10 @@ class ExchangeService(TrustMixin):
                 .order_by(db.credentials.c.created_at)
             )
             out = [dict(r) for r in rows.mappings()]
+        role = self.account(account_id)["role"]
         for row in out:
             row.pop("secret_hash")
+            row["scopes"] = sorted(effective_scopes(role, row["scopes"]))
         return out
 
     def credential_id_for_client(self, client_id: str) -> str | None:
@@ -993,27 +1045,61 @@ class ExchangeService(TrustMixin):
         if account is None:
             return None
         return Principal(
-            account["id"], account["role"], account["organization_id"], cred["id"], "client"
+            account["id"],
+            account["role"],
+            account["organization_id"],
+            cred["id"],
+            "client",
+            effective_scopes(account["role"], cred["scopes"]),
         )
 
-    def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int]:
+    def issue_token(
+        self, client_id: str, client_secret: str, *, scope: str | None = None
+    ) -> tuple[str, int]:
         """Exchange OAuth client credentials for a bearer token; return ``(token, expires_in)``.
+
+        ``scope`` (RFC 6749 §3.3, space-separated) narrows the token to fewer scopes than
+        the client holds; without it the token gets all of the client's. The granted
+        scopes are :meth:`scopes_of` of the token.
 
         Raises
         ------
         Unauthorized
             Unknown client, wrong secret, or revoked client.
+        InvalidInput
+            ``scope`` names an unknown scope or one the client does not hold.
         """
         client = self.authenticate_client(client_id, client_secret)
         if client is None:
             raise Unauthorized("Client authentication failed.")
-        return self._new_token(client.account_id, client.credential_id, "access"), self.token_ttl_s
+        wanted = parse_scopes(scope) if scope and scope.strip() else None
+        granted = client.scopes if wanted is None else wanted
+        if not granted or not granted <= client.scopes:
+            raise InvalidInput(
+                f"This client may be granted {format_scopes(client.scopes) or 'no scope'}; "
+                f"it asked for {scope!r}."
+            )
+        token = self._new_token(client.account_id, client.credential_id, "access", granted)
+        return token, self.token_ttl_s
 
     def login_token(self, account_id: str) -> tuple[str, int]:
-        """Return a short-lived token for the account itself (portal session, ``/api/login``)."""
-        return self._new_token(account_id, None, "login"), self.token_ttl_s
+        """Return a short-lived token for the account itself (portal session, ``/api/login``),
+        with every scope its role allows."""
+        granted = role_scopes(self.account(account_id)["role"])
+        return self._new_token(account_id, None, "login", granted), self.token_ttl_s
 
-    def _new_token(self, account_id: str, credential_id: str | None, kind: str) -> str:
+    def scopes_of(self, secret: str) -> frozenset[str]:
+        """Return the scopes a token or API key grants now (empty when it is not valid)."""
+        principal = self.authenticate(secret)
+        return principal.scopes if principal else frozenset()
+
+    def _new_token(
+        self,
+        account_id: str,
+        credential_id: str | None,
+        kind: str,
+        scopes: frozenset[str] | None = None,
+    ) -> str:
         token = new_secret(TOKEN_PREFIX)
         self._issued += 1
         with self.engine.begin() as conn:
@@ -1029,6 +1115,7 @@ class ExchangeService(TrustMixin):
                     kind=kind,
                     created_at=_iso(),
                     expires_at=int(time.time()) + self.token_ttl_s,
+                    scopes=None if scopes is None else format_scopes(scopes),
                 )
             )
         return token
@@ -1064,6 +1151,7 @@ class ExchangeService(TrustMixin):
         cred = self._row(db.credentials, id=row["credential_id"]) if row["credential_id"] else None
         if cred and cred["revoked_at"]:
             return {"active": False}
+        owner = self._row(db.accounts, id=row["account_id"]) or {"role": ""}
         return {
             "active": True,
             "token_type": "Bearer",
@@ -1071,7 +1159,7 @@ class ExchangeService(TrustMixin):
             "client_id": cred["client_id"] if cred else None,
             "exp": row["expires_at"],
             "iat": row["expires_at"] - self.token_ttl_s,
-            "scope": "ngsi exchange",
+            "scope": format_scopes(effective_scopes(owner["role"], row["scopes"])),
         }
 
     def authenticate(self, secret: str) -> Principal | None:
@@ -1105,6 +1193,7 @@ class ExchangeService(TrustMixin):
                 if cred is None:
                     return None
                 account_id, cred_id, via = cred["account_id"], cred["id"], "api_key"
+                stored = cred["scopes"]
             else:
                 tok = (
                     conn.execute(
@@ -1121,6 +1210,7 @@ class ExchangeService(TrustMixin):
                 expires = min(expires, now + left)
                 account_id, cred_id = tok["account_id"], tok["credential_id"]
                 via = "login" if tok["kind"] == "login" else "token"
+                stored = tok["scopes"]
             account = conn.execute(
                 select(db.accounts.c.role, db.accounts.c.organization_id).where(
                     db.accounts.c.id == account_id
@@ -1128,7 +1218,8 @@ class ExchangeService(TrustMixin):
             ).first()
         if account is None:
             return None
-        principal = Principal(account_id, account[0], account[1], cred_id, via)
+        scopes = effective_scopes(account[0], stored)
+        principal = Principal(account_id, account[0], account[1], cred_id, via, scopes)
         with self._cache_lock:
             if len(self._principals) > 100_000:
                 self._principals.clear()
