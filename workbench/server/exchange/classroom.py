@@ -101,6 +101,8 @@ def create_class(
     needs = workshop_needs(notebooks)
     grants = plan_grants(svc, needs, extra)
     publishes = [n for n, nb in sorted(needs.items()) if nb.publishes]
+    if key_scopes is None:  # what the series needs: read, subscribe, and publish if it does
+        key_scopes = "data:read account:read account:manage" + (" data:write" if publishes else "")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     width = max(2, len(str(count)))

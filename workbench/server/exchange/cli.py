@@ -69,9 +69,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     ws.add_argument("--notebooks", help="the workshop folder (default: notebooks/workshop)")
     ws.add_argument(
         "--key-scopes",
-        default="data:read account:read account:manage",
+        default=None,
         help="scopes of the participants' API keys (space-separated; default lets them read "
-        "data and subscribe; 'data:read' makes read-only keys)",
+        "data and subscribe, and write to their sandbox when a notebook publishes; "
+        "'data:read' makes read-only keys)",
     )
     ws.set_defaults(func=_users_workshop)
 
