@@ -290,7 +290,12 @@ def _provider_token(url: str) -> str:
     return _TOKENS[url]
 
 
-def test_workshop_accounts_are_created_in_one_command_as_csv(exchange):
+def test_workshop_accounts_are_created_in_one_command_as_csv(exchange, tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()  # a one-notebook series that queries the stations
+    notebook.cells = [nbformat.v4.new_code_cell('ex.entities("stations").to_pandas()')]
+    nbformat.write(notebook, tmp_path / "01-stations.ipynb")
     out = subprocess.run(
         [
             sys.executable,
@@ -306,15 +311,17 @@ def test_workshop_accounts_are_created_in_one_command_as_csv(exchange):
             "stations:free",
             "--data-dir",
             str(exchange.data_dir),
+            "--notebooks",
+            str(tmp_path),
         ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert out[0] == "email,password,account_id,api_key"
+    assert out[0] == "email,password,account_id,api_key,sandbox_organization"
     rows = [line.split(",") for line in out[1:]]
     assert [r[0] for r in rows] == [f"ws{i:02d}@workshop.example" for i in (1, 2, 3)]
-    email, password, _, key = rows[2]
+    email, password, _, key, _ = rows[2]
     r = httpx.get(
         exchange.url + "/v2/entities", headers={"Fiware-Service": "stations", "X-API-Key": key}
     )

@@ -10,6 +10,8 @@ tests read back to check them against the synthetic generator's true effects.
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -28,8 +30,6 @@ ANALYSES = [NOTEBOOKS / n for n in ("walkability.ipynb", "health-points.ipynb",
 ALL = WORKSHOP + SOLUTIONS + ANALYSES
 TIME_LIMIT_S = 60.0
 
-# which demo account runs which notebook (roles written by `workbench seed`)
-ROLE = {"05-publish": "provider", "health-points": "researcher"}
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -157,12 +157,65 @@ def exchange_env(seeded_exchange, monkeypatch):
 WORKSHOP_RUNS = WORKSHOP + SOLUTIONS
 
 
+@pytest.fixture(scope="module")
+def workshop_class(seeded_exchange) -> list[dict[str, str]]:
+    """Participants made as the README tells the trainer (``users create-workshop``)."""
+    made = subprocess.run(
+        [sys.executable, "-m", "workbench", "users", "create-workshop", "--count", "2",
+         "--prefix", "nbclass", "--subscribe", "sapporo-wards:open",
+         "--data-dir", str(seeded_exchange.data_dir)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "\r" not in made.stdout  # LF: a key cut from a line carries no carriage return
+    return list(csv.DictReader(io.StringIO(made.stdout)))
+
+
+def _texts(nb: nbformat.NotebookNode) -> str:
+    """Every text a reader of the saved notebook sees: streams, plain-text displays, errors."""
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            out.append(o.get("text", ""))
+            out.append(o.get("data", {}).get("text/plain", ""))
+            out.append(o.get("evalue", ""))
+    return "\n".join(out)
+
+
 @pytest.mark.parametrize("path", WORKSHOP_RUNS, ids=_ids(WORKSHOP_RUNS))
-def test_workshop_notebook_runs_top_to_bottom(path, exchange_env, tmp_path):
-    exchange_env(ROLE.get(path.stem, "trainer"))
+def test_workshop_notebook_runs_top_to_bottom_as_a_new_participant(
+    path, exchange_env, workshop_class, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("WORKBENCH_API_KEY", workshop_class[0]["api_key"])
     nb, _ = run_notebook(path, tmp_path)
+    text = _texts(nb)
     if path.stem.startswith("00-") and path.parent.name == "workshop":
         assert "All good" in _stdout(nb)
+        for product in ("sapporo-rail", "sapporo-facilities", "subway-ridership"):
+            assert f"{product}" in _stdout(nb)
+    assert "0%|" not in text  # progress is saved as its summary line (test_client_progress)
+
+
+def test_environment_check_names_what_is_missing_and_the_fix(seeded_exchange, exchange_env,
+                                                              monkeypatch, tmp_path):
+    import httpx
+    import papermill
+
+    http = httpx.Client(base_url=seeded_exchange.url, timeout=30)
+    email, password = "self-signed@example.org", "a long password"
+    http.post("/api/accounts", json={"email": email, "password": password, "name": "Self"})
+    token = http.post("/api/login", json={"email": email, "password": password}).json()
+    key = http.post("/api/credentials", json={"kind": "api_key"},
+                    headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    monkeypatch.setenv("WORKBENCH_API_KEY", key["api_key"])
+    path = NOTEBOOKS / "workshop" / "00-environment-check.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError):
+        run_notebook(path, tmp_path)
+    text = _texts(nbformat.read(tmp_path / path.name, as_version=4))
+    assert "All good" not in text
+    assert "notebook(s) 03 need 'sapporo-rail'" in text
+    assert "notebook(s) 04 need 'subway-ridership'" in text
+    assert "check-workshop --fix" in text and "plan='open'" in text
+    assert "05 create and publish a product, which needs a provider account" in text
 
 
 def _covered(results: dict) -> dict[str, bool]:

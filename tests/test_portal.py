@@ -104,7 +104,7 @@ def test_provider_sees_revenue_and_approves_a_restricted_subscription(exchange, 
     page.wait_for_url("**/provider")
     approvals = page.locator("#approvals tbody tr").first
     assert sub in approvals.inner_text() and "Step study" in approvals.inner_text()
-    approvals.locator("button").click()
+    approvals.get_by_role("button", name="Approve").click()
     page.wait_for_url("**/provider?notice=*")
     assert sub not in page.locator("#approvals").inner_text()
     settlements = page.locator("#settlements tbody tr").first.inner_text()

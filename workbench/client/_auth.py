@@ -16,6 +16,41 @@ if TYPE_CHECKING:
     from ._http import Request, Response
 
 
+def clean_secret(value: str | None, name: str) -> str | None:
+    """Strip surrounding whitespace from a credential and check it can be sent in a header.
+
+    A key cut from a CSV with Windows line endings ends in ``\\r``; one pasted from a
+    document may carry a non-breaking space or a smart quote. httpx would refuse such a
+    header with "Illegal header value", which looks like a dead server; this names the real
+    problem instead.
+
+    Raises
+    ------
+    ConfigurationError
+        The credential is empty after stripping or holds a character headers cannot carry.
+    """
+    from ._errors import ConfigurationError
+
+    if value is None:
+        return None
+    cleaned = value.strip()
+    if not cleaned:
+        raise ConfigurationError(
+            f"the {name} is empty (only spaces or line breaks): copy it again from where "
+            "your trainer or the portal gave it to you"
+        )
+    bad = sorted({ch for ch in cleaned if not (0x21 <= ord(ch) <= 0x7E)})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad)
+        raise ConfigurationError(
+            f"the {name} contains {shown}, which cannot be sent in an HTTP header: it was "
+            "probably copied with extra characters (a line break, a space, a quote). Copy "
+            "exactly the key (it starts with 'wbk_' for an API key) and set it again, e.g. "
+            "WORKBENCH_API_KEY"
+        )
+    return cleaned
+
+
 class Credentials:
     """API key or OAuth client credentials, and the current access token (thread-safe)."""
 
@@ -27,9 +62,10 @@ class Credentials:
         client_secret: str | None = None,
         access_token: str | None = None,
     ) -> None:
-        self.api_key = api_key
-        self.client_id = client_id
-        self.client_secret = client_secret
+        self.api_key = clean_secret(api_key, "API key")
+        self.client_id = clean_secret(client_id, "OAuth client id")
+        self.client_secret = clean_secret(client_secret, "OAuth client secret")
+        access_token = clean_secret(access_token, "access token")
         self._token = access_token
         self._expires_at = float("inf") if access_token else 0.0
         self.lock = threading.Lock()

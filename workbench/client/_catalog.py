@@ -192,3 +192,57 @@ def issue_api_key_op(
 def list_op(url: str, path: str, params: dict[str, str] | None = None) -> Operation[pd.DataFrame]:
     body = yield from api_op(url, "GET", path, params=params)
     return records_frame(_items(body))
+
+
+def offer_body(
+    product_id: str,
+    *,
+    title: str,
+    licence: str,
+    attribution: str,
+    plans: list[dict[str, Any]] | None,
+    terms: dict[str, Any] | None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The body of ``POST /api/products`` for :meth:`Exchange.create_product`, checked.
+
+    Raises
+    ------
+    ValueError
+        A required field is empty, or plans / terms are not shaped as the exchange expects.
+    """
+    required = {"product_id": product_id, "title": title, "licence": licence}
+    for name, value in {**required, "attribution": attribution}.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"create_product needs a non-empty {name} (a string)")
+    if plans is None:
+        plans = [{"id": "open", "name": "Open (free)", "kind": "free"}]
+    if not isinstance(plans, list) or not all(isinstance(p, dict) for p in plans) or not plans:
+        raise ValueError(
+            "plans must be a non-empty list of dicts, e.g. [{'id': 'open', 'kind': 'free'}] or "
+            "[{'id': 'pro', 'kind': 'metered', 'price_per_1000_calls': 200, "
+            "'monthly_quota': 100000, 'rate_limit_per_s': 10}]"
+        )
+    plans = [{"name": p.get("id"), **p} for p in plans]
+    if not isinstance(terms, dict) or not terms.get("permitted_purposes"):
+        raise ValueError(
+            "terms must be a dict with version, text, permitted_purposes (at least one) and "
+            "prohibitions, e.g. {'version': '1.0', 'text': 'Any purpose, with attribution.', "
+            "'permitted_purposes': ['any'], 'prohibitions': ['removing_attribution']}"
+        )
+    terms = {"version": "1.0", "prohibitions": [], **terms}
+    terms["version"] = str(terms["version"])
+    body = {"id": product_id, "title": title, "licence": licence, "attribution": attribution}
+    body.update({k: v for k, v in fields.items() if v is not None})
+    if isinstance(body.get("entity_types"), str):
+        body["entity_types"] = [body["entity_types"]]
+    return {**body, "plans": plans, "terms": terms}
+
+
+def create_product_op(url: str, body: dict[str, Any]) -> Operation[Product]:
+    yield from api_op(url, "POST", "/api/products", json=body)
+    return (yield from product_op(url, body["id"]))
+
+
+def account_op(url: str) -> Operation[dict[str, Any]]:
+    return (yield from api_op(url, "GET", "/api/me"))

@@ -19,6 +19,7 @@ from ._cache import FrameCache, cache_key, default_cache_dir
 from ._config import resolve_settings
 from ._errors import (
     CatalogUnavailableError,
+    NotFoundError,
     ServerError,
     WorkbenchConnectionError,
     WorkbenchError,
@@ -118,6 +119,7 @@ class _ExchangeBase:
             raise
         except WorkbenchError:
             return default
+        self._has_catalog = True
         for product in _catalog._items(body):
             if product.get("service") == service:
                 return _ref_from_product(product, self.servicepath)
@@ -179,6 +181,15 @@ class _ExchangeBase:
         self, frame: pd.DataFrame, product: str | None, *, progress: bool | None, **kwargs: Any
     ) -> Operation:
         ref = yield from self._resolve_op(product)
+        if self._has_catalog and ref.product is None:
+            self._refs.pop(product or self.service or "", None)  # it may be created next
+            raise NotFoundError(
+                f"the exchange has no product {ref.service!r} to publish into: create it "
+                f"first with ex.create_product({ref.service!r}, title=..., licence=..., "
+                "attribution=..., plans=[...], terms={...}), with `workbench products create`, "
+                "or in the portal (Provider > New product)",
+                status=404,
+            )
         progress = self.progress if progress is None else progress
         return (yield from publish_op(ref, frame, progress=progress, **kwargs))
 
@@ -325,6 +336,79 @@ class Exchange(_ExchangeBase):
         """Your bills."""
         return self._run(_catalog.list_op(self.url, "/api/bills"))
 
+    def account(self) -> dict[str, Any]:
+        """Your account: ``id``, ``email``, ``name``, ``role``, ``organization_id``,
+        ``verified``."""
+        return self._run(_catalog.account_op(self.url))
+
+    def create_product(
+        self,
+        product_id: str,
+        *,
+        title: str,
+        licence: str,
+        attribution: str,
+        terms: dict[str, Any],
+        plans: list[dict[str, Any]] | None = None,
+        service: str | None = None,
+        entity_types: list[str] | None = None,
+        description: str = "",
+        update_frequency: str = "",
+        restricted: bool = False,
+        synthetic: bool = False,
+        upstream_url: str | None = None,
+    ) -> _catalog.Product:
+        """Create a product you provide, with its plans and terms, in one call.
+
+        The exchange lists it at once when your provider account is verified; otherwise an
+        admin reviews it first (you can publish into it meanwhile).
+
+        Parameters
+        ----------
+        product_id : str
+            Short stable id (letters, digits, ``_.-``), used in URLs.
+        title, licence, attribution : str
+            Shown in the catalog; the attribution travels with every frame.
+        plans : list of dict, optional
+            Each ``{"id", "kind": "free"|"metered"|"monthly", "price_per_1000_calls",
+            "monthly_fee", "monthly_quota", "rate_limit_per_s", "trial_days",
+            "requires_approval"}``; default one free plan ``"open"``.
+        terms : dict
+            ``{"version", "text", "permitted_purposes": [...], "prohibitions": [...]}``.
+        service : str, optional
+            The NGSI ``Fiware-Service`` (default: from the id, e.g. ``my_product``).
+        entity_types, description, update_frequency, restricted, synthetic, upstream_url
+            More catalog fields; ``upstream_url`` is your own NGSI v2 broker, if any.
+
+        Returns
+        -------
+        Product
+
+        Raises
+        ------
+        ValueError
+            A required field is missing or malformed (checked before anything is sent).
+        ProblemError
+            The exchange refused it (e.g. 409: the id or service is taken; 403: not a
+            provider account); ``detail`` says why.
+        """
+        body = _catalog.offer_body(
+            product_id,
+            title=title,
+            licence=licence,
+            attribution=attribution,
+            plans=plans,
+            terms=terms,
+            service=service,
+            entity_types=entity_types,
+            description=description,
+            update_frequency=update_frequency,
+            restricted=restricted,
+            synthetic=synthetic,
+            upstream_url=upstream_url,
+        )
+        return self._run(_catalog.create_product_op(self.url, body))
+
     # ---------------------------------------------------------------- data
 
     def entities(
@@ -416,7 +500,9 @@ class Exchange(_ExchangeBase):
 
         Each row becomes an entity with id ``frame[id_column]``; every other column an
         attribute typed from its dtype (geometries as ``geo:json``). Chunks of
-        ``chunk_size`` are sent concurrently with a progress bar.
+        ``chunk_size`` are sent concurrently with a progress bar. Naive datetimes are read
+        as Japan time (Asia/Tokyo); give aware ones to mean another zone. The product must
+        exist: create it with :meth:`create_product` (else :class:`NotFoundError`).
 
         Returns
         -------
@@ -511,6 +597,23 @@ class AsyncExchange(_ExchangeBase):
 
     async def bills(self) -> pd.DataFrame:
         return await self._run(_catalog.list_op(self.url, "/api/bills"))
+
+    async def account(self) -> dict[str, Any]:
+        """Your account (see :meth:`Exchange.account`)."""
+        return await self._run(_catalog.account_op(self.url))
+
+    async def create_product(self, product_id: str, **fields: Any) -> _catalog.Product:
+        """Create a product with its plans and terms (see :meth:`Exchange.create_product`)."""
+        body = _catalog.offer_body(
+            product_id,
+            title=fields.pop("title", ""),
+            licence=fields.pop("licence", ""),
+            attribution=fields.pop("attribution", ""),
+            plans=fields.pop("plans", None),
+            terms=fields.pop("terms", None),
+            **fields,
+        )
+        return await self._run(_catalog.create_product_op(self.url, body))
 
     def entities(
         self,

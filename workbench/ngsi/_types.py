@@ -23,11 +23,17 @@ Writing (``series_to_values``) maps dtypes back: floats and integers to ``Number
 datetimes to ``DateTime`` (ISO 8601 UTC with milliseconds, ``Z``), booleans to ``Boolean``,
 strings to ``Text``, shapely geometries to ``geo:json`` and dicts/lists to
 ``StructuredValue``. Missing values are left out of the entity.
+
+Naive datetimes (no time zone) are taken as Japan time, ``Asia/Tokyo`` (``NAIVE_TIME_ZONE``):
+a Sapporo provider who writes ``pd.Timestamp("2026-06-01 09:00")`` means 9 o'clock in
+Sapporo, which is stored as ``2026-06-01T00:00:00.000Z``. Give an aware datetime
+(``tz="UTC"``, ``.dt.tz_localize(...)``) to mean anything else (ADR 0142).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -40,6 +46,7 @@ DATETIME_TYPES = frozenset({"DateTime", "Date"})
 TEXT_TYPES = frozenset({"Text", "String", "URL", "Relationship", "Property"})
 
 DATETIME_DTYPE = "datetime64[ns, UTC]"
+NAIVE_TIME_ZONE = "Asia/Tokyo"  # how naive datetimes are read when writing (module doc)
 
 
 def dtype_for(ngsi_type: str | None) -> Any:
@@ -179,7 +186,9 @@ def series_to_values(series: pd.Series) -> tuple[str, list[Any]]:
     if pd.api.types.is_float_dtype(dtype):
         return "Number", _with_none(series.astype(object).tolist(), mask)
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-        utc = series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
+        if series.dt.tz is None:
+            series = series.dt.tz_localize(NAIVE_TIME_ZONE, ambiguous="NaT", nonexistent="NaT")
+        utc = series.dt.tz_convert("UTC")
         text = np.datetime_as_string(
             utc.dt.tz_localize(None).to_numpy(dtype="datetime64[ms]"), unit="ms"
         )
@@ -194,8 +203,14 @@ def series_to_values(series: pd.Series) -> tuple[str, list[Any]]:
         return "Boolean", _with_none(values, mask)
     if isinstance(first, int | float | np.number):
         return "Number", _with_none([_py(v) for v in values], mask)
-    if isinstance(first, pd.Timestamp):
-        return series_to_values(pd.to_datetime(series, utc=True))
+    if isinstance(first, datetime):
+        aware = {v.tzinfo is not None for v in values if isinstance(v, datetime)}
+        if len(aware) > 1:
+            raise ValueError(
+                f"column {series.name!r} mixes datetimes with and without a time zone; give "
+                "them all one (naive ones are read as Asia/Tokyo)"
+            )
+        return series_to_values(pd.Series(pd.to_datetime(values, utc=aware == {True})))
     return "Text", _with_none([None if v is None else str(v) for v in values], mask)
 
 

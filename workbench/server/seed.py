@@ -112,6 +112,8 @@ def _create_accounts(svc, org_ids: dict[str, str], products: set[str],
             demo.email, password, name=demo.name, role=demo.role,
             organization_id=org_ids[demo.provider] if demo.provider else None, verified=True,
         )
+        if demo.kind == "trainer":  # runs workshop 05 too: a sandbox of its own (ADR 0140)
+            svc.make_sandbox_provider(account_id, name="Workshop sandbox (demo trainer)")
         accounts[demo.kind] = {"demo": demo, "id": account_id}
     approvers = {demo.provider: accounts[demo.kind]["id"]
                  for demo in catalog.DEMO_ACCOUNTS if demo.provider}
@@ -136,7 +138,7 @@ def _create_accounts(svc, org_ids: dict[str, str], products: set[str],
         client_id, client_secret = svc.issue_oauth_client(
             entry["id"], label=f"demo {kind} client", scopes=scopes)
         out.append({
-            "kind": kind, "role": kind, "account_role": demo.role,
+            "kind": kind, "role": kind, "account_role": svc.account(entry["id"])["role"],
             "account_id": entry["id"], "email": demo.email,
             "password": password, "name": demo.name,
             "organization": org_ids.get(demo.provider) if demo.provider else None,

@@ -8,7 +8,9 @@
 # 1. Python is recent enough and the scientific libraries import;
 # 2. the `workbench` package is installed, with the locally served Leaflet used for maps
 #    (no CDN: the workshop room may have no internet);
-# 3. the exchange answers at the URL you were given, and your credential is accepted.
+# 3. the exchange answers at the URL you were given, and your credential is accepted;
+# 4. your account can use every product notebooks 01–05 use (read from the notebooks), and
+#    can publish a product of its own for notebook 05.
 #
 # When everything is in place the last cell prints **All good**. If a check fails, the
 # message says what is wrong and what to do; show it to the trainer.
@@ -21,6 +23,7 @@
 # %% tags=["parameters", "setup"]
 exchange_url = None  # None: read WORKBENCH_URL (default credential: WORKBENCH_API_KEY)
 min_python = (3, 11)
+workshop_folder = None  # None: the folder of this notebook (notebooks/workshop)
 
 # %% [markdown]
 # ## 1. Python and the scientific stack
@@ -90,6 +93,50 @@ try:
 except Exception as exc:
     problems.append(f"the exchange did not accept the connection: {exc}. "
                     "Check WORKBENCH_URL and WORKBENCH_API_KEY with your trainer.")
+
+# %% [markdown]
+# ## 4. Access to every product the workshop uses
+#
+# The next notebooks query products of the exchange: your account needs an active
+# subscription to each (the trainer's `workbench users create-workshop` makes them), except
+# those a notebook subscribes to itself (02). Notebook 05 publishes a product of your own, so
+# your account must be a provider (each participant gets a sandbox organisation). The list
+# below is read from the notebooks themselves, and each product is tried with one call.
+
+# %%
+from workbench.workshop import workshop_needs
+
+needs = workshop_needs(workshop_folder)
+uses = {}  # product -> the notebooks that query it
+for name, nb in sorted(needs.items()):
+    for product_id in sorted(nb.needs):
+        uses.setdefault(product_id, []).append(name[:2])
+for product_id, notebooks in sorted(uses.items()):
+    try:
+        ex.entities(product_id, limit=1).to_pandas()
+        print(f"  {product_id:<28} ok (notebooks {', '.join(notebooks)})")
+    except wb.WorkbenchError as exc:
+        free = [p for _, p in ex.plans(product_id).iterrows()
+                if p["kind"] == "free" and not p["requires_approval"]]
+        plan = free[0]["id"] if free else "<plan>"
+        problems.append(
+            f"notebook(s) {', '.join(notebooks)} need {product_id!r}, but your account cannot "
+            f"read it ({exc.description or exc}). Ask your trainer to run "
+            "`workbench users check-workshop --fix`, or subscribe yourself: "
+            f"ex.subscribe({product_id!r}, plan={plan!r}, purpose='education', "
+            f"accept_terms=ex.product({product_id!r}).terms_version)")
+        print(f"  {product_id:<28} MISSING (notebooks {', '.join(notebooks)})")
+publishing = [name[:2] for name, nb in sorted(needs.items()) if nb.publishes]
+if publishing:
+    me = ex.account()
+    if me["role"] != "provider" or not me["organization_id"]:
+        problems.append(
+            f"notebook(s) {', '.join(publishing)} create and publish a product, which needs a "
+            f"provider account; {me['email']} is a {me['role']}. Ask your trainer for a "
+            "workshop account (`workbench users create-workshop` gives each participant a "
+            "sandbox organisation).")
+    else:
+        print(f"  publishing (notebooks {', '.join(publishing)}): ok, as a provider")
 
 # %% [markdown]
 # ## Result

@@ -7,24 +7,23 @@
 # column a typed attribute (numbers, dates, booleans, text, and the geometry as `geo:json`),
 # written in chunks through the standard `/v2/op/update` batch operation.
 #
-# This notebook runs with a **provider** credential (`WORKBENCH_API_KEY` of a provider account,
-# e.g. the demo City of Sapporo provider). You will register a small product, publish a survey
-# of bench locations along 札幌駅前通, read it back, and check the round trip. The survey is
-# **synthetic** — invented for the exercise.
+# This notebook runs with a **provider** credential: a workshop account made by the trainer
+# (each participant has a sandbox organisation of their own, whose products are never listed
+# in the public catalog) or the `WORKBENCH_API_KEY` of a provider account. You will register
+# a small product of your own, publish a survey of bench locations along 札幌駅前通, read it
+# back, and check the round trip. The survey is **synthetic** — invented for the exercise.
 
 # %% tags=["parameters", "setup"]
 exchange_url = None  # None: read WORKBENCH_URL / WORKBENCH_API_KEY (a provider's key)
-product_id = "workshop-benches"  # the product to publish into (created if missing)
-service = "workshop_benches"  # its NGSI tenant (Fiware-Service)
+product_id = None  # None: "benches-<your account>", so every participant has their own
 entity_type = "PointOfInterest"  # FIWARE Smart Data Models type
 n_benches = 12
 seed = 2026
 
 # %% tags=["setup"]
-import os
+import re
 
 import geopandas as gpd
-import httpx
 import numpy as np
 import pandas as pd
 import shapely
@@ -33,32 +32,40 @@ from shapely.geometry import Point
 import workbench as wb
 
 ex = wb.connect(exchange_url)
+me = ex.account()
+if product_id is None:
+    handle = re.sub(r"[^a-z0-9]+", "-", me["email"].split("@")[0].lower()).strip("-")
+    product_id = f"benches-{handle}"
+print(f"publishing as {me['email']} ({me['role']}) into {product_id!r}")
 
 # %% [markdown]
 # ## 1. A product to publish into
 #
-# A provider registers each product once in the catalog (title, licence, attribution, its NGSI
-# service); the client does not wrap that administrative call, so we use the exchange API
-# directly, with the same credential. If the product exists already, nothing happens.
+# A provider registers each product once: its catalog entry (title, licence, attribution,
+# entity types), at least one plan (here one free plan) and the terms buyers accept (permitted
+# purposes and prohibitions). `ex.create_product` does it in one call and the exchange checks
+# every field. A verified provider's product is listed at once; an unverified provider's waits
+# for an admin's review; a workshop sandbox's is never listed. If the product exists already,
+# nothing happens.
 
 # %% tags=["setup"]
-headers = {"X-API-Key": os.environ["WORKBENCH_API_KEY"]}
 try:
-    ex.product(product_id)
+    product = ex.product(product_id)
 except wb.NotFoundError:
-    created = httpx.post(f"{ex.url}/api/products", headers=headers, timeout=30, json={
-        "id": product_id, "title": "Benches on Ekimae-dori (workshop, SYNTHETIC)",
-        "service": service, "entity_types": [entity_type], "licence": "CC BY 4.0",
-        "attribution": "Workshop exercise data (synthetic)", "synthetic": True,
-        "description": "A made-up bench survey published in workshop 05."})
-    created.raise_for_status()
-    httpx.post(f"{ex.url}/api/products/{product_id}/plans", headers=headers, timeout=30,
-               json={"id": "open", "name": "Open (free)", "kind": "free"}).raise_for_status()
-    httpx.post(f"{ex.url}/api/products/{product_id}/terms", headers=headers, timeout=30, json={
-        "version": "1.0", "text": "Workshop data: any purpose, with attribution.",
-        "permitted_purposes": ["any", "education"], "prohibitions": ["removing_attribution"],
-    }).raise_for_status()
-print(ex.product(product_id))
+    product = ex.create_product(
+        product_id,
+        title=f"Benches on Ekimae-dori (workshop, SYNTHETIC, {me['name']})",
+        licence="CC BY 4.0",
+        attribution="Workshop exercise data (synthetic)",
+        entity_types=[entity_type],
+        synthetic=True,
+        description="A made-up bench survey published in workshop 05.",
+        plans=[{"id": "open", "name": "Open (free)", "kind": "free"}],
+        terms={"version": "1.0", "text": "Workshop data: any purpose, with attribution.",
+               "permitted_purposes": ["any", "education"],
+               "prohibitions": ["removing_attribution"]},
+    )
+print(product)
 
 # %% [markdown]
 # ## 2. A frame to publish

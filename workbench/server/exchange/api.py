@@ -137,6 +137,14 @@ class NewTerms(BaseModel):
     prohibitions: list[str] = Field(default_factory=list, max_length=100)
 
 
+class NewOffer(NewProduct):
+    """A product with, optionally, its plans and terms (created together, all or nothing)."""
+
+    service: str = Field(default="", max_length=50)
+    plans: list[NewPlan] = Field(default_factory=list, max_length=20)
+    terms: NewTerms | None = None
+
+
 def _public_product(p: dict) -> dict:
     out = {k: v for k, v in p.items() if k not in ("upstream_url",)}
     terms = out.get("terms")
@@ -226,8 +234,11 @@ def products(svc: Svc, q: Annotated[str | None, Query(max_length=200)] = None) -
 
 
 @router.get("/products/{product_id}", summary="One product")
-def product(product_id: str, svc: Svc) -> dict:
-    return _public_product(svc.product(product_id))
+def product(product_id: str, svc: Svc, request: Request) -> dict:
+    found = svc.product(product_id)
+    if not svc.may_see_product(found, principal_of(request)):
+        raise NotFound(f"No product {product_id!r}.")
+    return {**_public_product(found), "listing": svc.listing(product_id)["status"]}
 
 
 @router.get("/products/{product_id}/preview", summary="Free preview (first entities)")
@@ -235,6 +246,8 @@ async def preview(product_id: str, request: Request) -> list[dict]:
     svc = service_of(request)
     product = svc.product(product_id)
     who = principal_of(request)
+    if not svc.may_see_product(product, who):
+        raise NotFound(f"No product {product_id!r}.")
     if not svc.may_preview(product, who if who and DATA_READ in who.scopes else None):
         raise Forbidden(
             f"{product_id!r} is restricted: its preview is shown to active subscribers only."
@@ -259,13 +272,18 @@ def terms(product_id: str, svc: Svc) -> dict:
 
 
 @router.post("/products", status_code=201, summary="Create a product (provider)")
-def create_product(body: NewProduct, who: Manager, svc: Svc) -> dict:
+def create_product(body: NewOffer, who: Manager, svc: Svc) -> dict:
+    """Create a product; with ``plans`` and ``terms`` it is complete in one call. Products of
+    unverified providers wait for an admin's review before the catalog lists them."""
     if who.role != "provider" or not who.organization_id:
         raise Forbidden("Only provider accounts can create products.")
-    svc.create_product(
-        organization_id=who.organization_id, by_account_id=who.account_id, **body.model_dump()
+    fields = body.model_dump(exclude={"plans", "terms"})
+    plans = [p.model_dump() for p in body.plans]
+    terms = body.terms.model_dump() if body.terms else None
+    made = svc.offer_product(
+        who.account_id, product=fields, plans=plans, terms=terms, partial=not (plans or terms)
     )
-    return _public_product(svc.product(body.id))
+    return {**_public_product(made), "listing": svc.listing(body.id)["status"]}
 
 
 @router.post("/products/{product_id}/plans", status_code=201, summary="Add a plan (provider)")
@@ -310,8 +328,10 @@ def subscriptions(
     if scope == "provider":
         if not who.organization_id:
             raise Forbidden("scope=provider needs a provider account.")
-        return svc.list_subscriptions(organization_id=who.organization_id)
-    return svc.list_subscriptions(account_id=who.account_id)
+        return svc.subscribers(who.organization_id)
+    mine = svc.list_subscriptions(account_id=who.account_id)
+    reasons = svc.decision_reasons([s["id"] for s in mine if s["status"] == "rejected"])
+    return [{**s, "reason": reasons.get(s["id"], "")} for s in mine]
 
 
 def _visible_subscription(svc: ExchangeService, who: Principal, subscription_id: str) -> dict:

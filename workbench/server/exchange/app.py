@@ -8,12 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 
 from workbench.server.gateway import GATEWAY_METHODS, Gateway
 from workbench.server.upstream import UpstreamPolicy
 
-from . import api, oauth
+from . import api, api_trust, oauth
 from .browser_security import BrowserSecurityMiddleware
 from .problems import install_problem_handlers
 from .service import ExchangeService
@@ -55,7 +56,9 @@ def create_exchange_app(
             await app.state.gateway.aclose()
             await svc.aclose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package, not a CDN: /docs works offline (ADR 0144)
+    app = FastAPIOffline(
+        static_url="/portal/api-docs",
         title="Sapporo Data Commons exchange",
         version="0.1.0",
         description=(
@@ -70,6 +73,7 @@ def create_exchange_app(
     app.add_middleware(BrowserSecurityMiddleware, secure=secure_cookies)
     install_problem_handlers(app)
     app.include_router(api.router)
+    app.include_router(api_trust.router)
     app.include_router(oauth.router)
     _add_optional_routers(app)
 
@@ -86,8 +90,9 @@ def create_exchange_app(
 
 
 def _add_optional_routers(app: FastAPI) -> None:
-    from . import ckan, dcat, portal
+    from . import ckan, dcat, portal, portal_trust
 
     app.include_router(dcat.router)
     app.include_router(ckan.router)
+    portal_trust.install(app)
     portal.install(app)

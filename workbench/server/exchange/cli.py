@@ -56,7 +56,11 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     create.set_defaults(func=_users_create)
 
     ws = users_sub.add_parser(
-        "create-workshop", help="create N verified buyer accounts with API keys; prints CSV"
+        "create-workshop",
+        help="create N participants with everything the workshop notebooks need; prints CSV",
+        description="Create N verified participants, each subscribed to every product the "
+        "workshop notebooks query (read from the notebooks) and with a sandbox provider "
+        "organisation for the publishing notebook. Prints CSV (LF line endings).",
     )
     ws.add_argument("--data-dir", default=".workbench")
     ws.add_argument("--count", type=int, default=30)
@@ -67,16 +71,40 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="PRODUCT:PLAN",
-        help="also subscribe every account (repeatable; accepts the current terms)",
+        help="also subscribe every account, or choose the plan of a needed product "
+        "(repeatable; accepts the current terms)",
     )
-    ws.add_argument("--purpose", default="Workshop training")
+    ws.add_argument("--purpose", default="education: data-commons workshop")
+    ws.add_argument("--notebooks", help="the workshop folder (default: notebooks/workshop)")
     ws.add_argument(
         "--key-scopes",
-        default="data:read account:read account:manage",
+        default=None,
         help="scopes of the participants' API keys (space-separated; default lets them read "
-        "data and subscribe; 'data:read' makes read-only keys)",
+        "data and subscribe, and write to their sandbox when a notebook publishes; "
+        "'data:read' makes read-only keys)",
     )
     ws.set_defaults(func=_users_workshop)
+
+    cw = users_sub.add_parser(
+        "check-workshop",
+        help="check every participant against every workshop notebook's needs",
+    )
+    cw.add_argument("--data-dir", default=".workbench")
+    cw.add_argument("--prefix", default="ws")
+    cw.add_argument("--domain", help="default: any")
+    cw.add_argument("--notebooks", help="the workshop folder (default: notebooks/workshop)")
+    cw.add_argument("--fix", action="store_true", help="add missing subscriptions")
+    cw.add_argument("--purpose", default="education: data-commons workshop")
+    cw.set_defaults(func=_users_check_workshop)
+
+    vr = users_sub.add_parser(
+        "verification-requests", help="list, approve or reject buyers' verification requests"
+    )
+    vr.add_argument("--data-dir", default=".workbench")
+    vr.add_argument("--approve", metavar="REQUEST_ID")
+    vr.add_argument("--reject", metavar="REQUEST_ID")
+    vr.add_argument("--reason", default="", help="why a request is rejected (the buyer reads it)")
+    vr.set_defaults(func=_users_verification_requests)
 
     verify = users_sub.add_parser("verify", help="mark accounts verified (restricted products)")
     verify.add_argument("email", nargs="+")
@@ -96,6 +124,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     pq.add_argument("product_id", nargs="*", help="default: every product")
     pq.add_argument("--data-dir", default=".workbench")
     pq.set_defaults(func=_products_quality)
+    from .cli_products import add_product_commands
+
+    add_product_commands(products_sub)
 
 
 def _service(args: argparse.Namespace):
@@ -162,35 +193,61 @@ def _users_create(args: argparse.Namespace) -> int:
 
 
 def _users_workshop(args: argparse.Namespace) -> int:
+    from .classroom import create_class
+
     svc = _service(args)
-    wanted = []
+    extra = []
     for item in args.subscribe:
         product_id, sep, plan_id = item.partition(":")
         if not sep:
             raise SystemExit(f"--subscribe expects PRODUCT:PLAN, got {item!r}")
-        terms = svc.current_terms(product_id)
-        if terms is None:
+        if svc.current_terms(product_id) is None:
             raise SystemExit(f"product {product_id!r} has no terms to accept")
-        wanted.append((product_id, plan_id, terms["version"]))
-    writer = csv.writer(sys.stdout)
-    writer.writerow(["email", "password", "account_id", "api_key"])
-    width = max(2, len(str(args.count)))
-    for i in range(1, args.count + 1):
-        email = f"{args.prefix}{i:0{width}d}@{args.domain}"
-        password = secrets.token_urlsafe(9)
-        account_id = svc.create_account(
-            email, password, name=f"{args.prefix}{i:0{width}d}", role="buyer", verified=True
+        extra.append((product_id, plan_id))
+    return create_class(
+        svc,
+        count=args.count,
+        prefix=args.prefix,
+        domain=args.domain,
+        purpose=args.purpose,
+        extra=extra,
+        notebooks=args.notebooks,
+        key_scopes=args.key_scopes,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
+def _users_check_workshop(args: argparse.Namespace) -> int:
+    from .classroom import check_class
+
+    return check_class(
+        _service(args),
+        prefix=args.prefix,
+        domain=args.domain,
+        notebooks=args.notebooks,
+        fix=args.fix,
+        purpose=args.purpose,
+        out=sys.stdout,
+    )
+
+
+def _users_verification_requests(args: argparse.Namespace) -> int:
+    svc = _service(args)
+    if args.approve or args.reject:
+        decided = svc.decide_verification(
+            args.approve or args.reject,
+            approve=bool(args.approve),
+            reason=args.reason,
+            by_account_id=None,
         )
-        for product_id, plan_id, version in wanted:
-            sub = svc.subscribe(
-                account_id, product_id, plan_id, purpose=args.purpose, terms_version=version
-            )
-            if svc.subscription(sub)["status"] != "active":
-                print(
-                    f"note: {email}'s subscription to {product_id} awaits approval", file=sys.stderr
-                )
-        _, key = svc.issue_api_key(account_id, label="workshop", scopes=args.key_scopes)
-        writer.writerow([email, password, account_id, key])
+        print(f"{decided['id']} {decided['status']}: {decided['email']}")
+        return 0
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id", "email", "organisation", "contact", "intended_use", "created_at"])
+    for r in svc.verification_requests(status="pending"):
+        keys = ("id", "email", "organisation", "contact", "intended_use", "created_at")
+        writer.writerow([r[k] for k in keys])
     return 0
 
 
@@ -229,7 +286,7 @@ def _products_list(args: argparse.Namespace) -> int:
     svc = _service(args)
     writer = csv.writer(sys.stdout)
     writer.writerow(["id", "service", "provider", "restricted", "synthetic", "plans", "title"])
-    for p in svc.list_products():
+    for p in svc.list_products(include_unlisted=True):
         plans = " ".join(pl["id"] for pl in p["plans"])
         writer.writerow(
             [
@@ -247,7 +304,7 @@ def _products_list(args: argparse.Namespace) -> int:
 
 def _products_quality(args: argparse.Namespace) -> int:
     svc = _service(args)
-    ids = args.product_id or [p["id"] for p in svc.list_products()]
+    ids = args.product_id or [p["id"] for p in svc.list_products(include_unlisted=True)]
     for product_id in ids:
         q = svc.refresh_quality(product_id)
         print(f"{product_id}: {q['entity_count']} entities, completeness {q['completeness']}")

@@ -214,6 +214,44 @@ audit = Table(
     Column("detail", JSON, nullable=False),
 )
 
+# Listing review, buyer verification and subscription decisions (ADR 0141): new tables, so
+# existing data directories gain them with ``create_all`` and need no migration.
+product_listings = Table(
+    "product_listings",
+    metadata,
+    Column("product_id", String(64), primary_key=True),
+    Column("status", String(20), nullable=False),  # review | listed | rejected | sandbox
+    Column("reason", Text, nullable=False, default=""),
+    Column("requested_at", String(40), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(40), nullable=True),
+)
+
+verification_requests = Table(
+    "verification_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("organisation", String(200), nullable=False),
+    Column("contact", String(320), nullable=False),
+    Column("intended_use", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | approved | rejected
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", String(40), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(40), nullable=True),
+)
+
+subscription_decisions = Table(
+    "subscription_decisions",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("decision", String(20), nullable=False),  # rejected
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", String(40), nullable=False),
+)
+
 _APPEND_ONLY = (
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
     "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",

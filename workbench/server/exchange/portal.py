@@ -134,6 +134,8 @@ async def product_page(product_id: str, request: Request) -> Response:
         product = await run_in_threadpool(svc.product, product_id)
     except ExchangeError as err:
         return _page(request, "catalog.html", 404, products=[], q="", error=err.detail)
+    if not svc.may_see_product(product, principal_of(request)):
+        return _page(request, "catalog.html", 404, products=[], q="", error="No such product.")
     entities: list[dict] = []
     if svc.may_preview(product, principal_of(request)):
         try:
@@ -295,13 +297,18 @@ def _me(request: Request, status: int = 200, **extra: Any) -> Response:
         "me.html",
         status,
         account=svc.account(who.account_id),
-        subscriptions=svc.list_subscriptions(account_id=who.account_id),
+        subscriptions=_with_reasons(svc, svc.list_subscriptions(account_id=who.account_id)),
         credentials=svc.list_credentials(who.account_id),
         usage=svc.usage(who.account_id),
         bills=svc.bills(who.account_id),
         account_scopes=sorted(who.scopes),
         **extra,
     )
+
+
+def _with_reasons(svc: Any, subscriptions: list[dict]) -> list[dict]:
+    reasons = svc.decision_reasons([s["id"] for s in subscriptions if s["status"] == "rejected"])
+    return [{**s, "reason": reasons.get(s["id"], "")} for s in subscriptions]
 
 
 @router.get("/me")
@@ -379,7 +386,7 @@ def _cancel_subscription(subscription_id: str, request: Request) -> Response:
 
 # ---------------------------------------------------------------- provider
 @router.get("/provider")
-def provider(request: Request, notice: str | None = None) -> Response:
+def provider(request: Request, notice: str | None = None, error: str | None = None) -> Response:
     who = principal_of(request)
     if who is None:
         return _login_redirect(request)
@@ -416,6 +423,12 @@ def provider(request: Request, notice: str | None = None) -> Response:
         revenue=sorted(revenue.values(), key=lambda r: (r["month"], r["product_id"])),
         products=svc.list_products(organization_id=who.organization_id),
         notice=(notice or "")[:200] or None,
+        error=(error or "")[:300] or None,
+        subscribers=svc.subscribers(who.organization_id),
+        listings={
+            p["id"]: svc.listing(p["id"])
+            for p in svc.list_products(organization_id=who.organization_id)
+        },
     )
 
 

@@ -41,11 +41,12 @@ from .security import (
     verify_password,
 )
 from .throttle import LoginThrottle
+from .trust import TrustMixin
 
 ROLES = ("buyer", "provider", "admin", "public")
 PLAN_KINDS = ("free", "metered", "monthly")
-ORG_KINDS = ("provider", "buyer", "platform")
-SUBSCRIPTION_STATES = ("pending", "active", "suspended", "cancelled")
+ORG_KINDS = ("provider", "buyer", "platform", "sandbox")
+SUBSCRIPTION_STATES = ("pending", "active", "suspended", "cancelled", "rejected")
 _SERVICE_RE = re.compile(r"^[a-z0-9_]{1,50}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _EMAIL_RE = re.compile(
@@ -103,7 +104,7 @@ class Entitlement:
     monthly_quota: int | None
 
 
-class ExchangeService:
+class ExchangeService(TrustMixin):
     """Catalog, accounts, terms, plans, subscriptions, credentials, usage, bills and audit.
 
     Use :meth:`open` to get one for a data directory. All methods are thread-safe.
@@ -542,14 +543,25 @@ class ExchangeService:
         return row
 
     def list_products(
-        self, q: str | None = None, *, organization_id: str | None = None
+        self,
+        q: str | None = None,
+        *,
+        organization_id: str | None = None,
+        include_unlisted: bool = False,
     ) -> list[dict]:
-        """Return products, optionally only those matching every word of ``q``."""
+        """Return products, optionally only those matching every word of ``q``.
+
+        Products in review, rejected or in a workshop sandbox are left out unless
+        ``include_unlisted`` (or ``organization_id``, the provider's own view) is given.
+        """
         with self.engine.connect() as conn:
             stmt = select(db.products).order_by(db.products.c.id)
             if organization_id:
                 stmt = stmt.where(db.products.c.organization_id == organization_id)
             rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        if not (include_unlisted or organization_id):
+            hidden = self.unlisted_product_ids()
+            rows = [r for r in rows if r["id"] not in hidden]
         out = [self._decorate(r) for r in rows]
         if q:
             words = q.lower().split()
@@ -747,8 +759,14 @@ class ExchangeService:
                 f"Accept the current terms version {terms['version']!r} "
                 f"(you sent {terms_version!r}); read them at /api/products/{product_id}/terms."
             )
+        if self.listing(product_id)["status"] != "listed":
+            raise NotFound(f"No product {product_id!r} is open for subscription.")
         if product["restricted"] and not account["verified"]:
-            raise Forbidden("Restricted products need a verified account; ask an admin.")
+            raise Forbidden(
+                "Restricted products need a verified account: request verification (your "
+                "organisation, a contact and the intended use) at /verification or with "
+                "POST /api/verification-requests; an admin reviews it."
+            )
         if account["role"] == "public" and (product["restricted"] or plan["kind"] != "free"):
             raise Forbidden(
                 "The public (dashboards) account reads open products on free plans only."
