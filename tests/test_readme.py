@@ -49,6 +49,7 @@ DOCUMENTED = {
     ".venv/bin/workbench products review": "test_exchange_trust.py (listing review)",
     ".venv/bin/workbench broker --port 1026 --db broker.db": "test_broker_command_runs_as_written",
     "workbench serve --port 8000 --data-dir .workbench": "every server fixture (tests/servers.py)",
+    "workbench serve --allow-upstream HOST": "test_upstream.py::listed_exchange (--allow-upstream)",
     "workbench seed [--force] [--products ...] [--seed N] [--effect-steps N]": "test_seed.py",
     "workbench users ...": "test_trainer_commands_run_as_written",
     "workbench products ...": "test_products_create_help_runs_as_written",
