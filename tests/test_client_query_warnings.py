@@ -107,3 +107,39 @@ def test_the_product_types_are_fetched_once_per_product(ex):
     finally:
         hook.pop()
     assert "/v2/types" not in sent and "/v2/entities" in sent
+
+
+@pytest.fixture(scope="module")
+def seeded_wards(tmp_path_factory):
+    """``sapporo-wards`` seeded from the sample data, served, as the demo planner."""
+    import json
+    import subprocess
+    import sys
+
+    from servers import ServerProcess
+
+    data_dir = tmp_path_factory.mktemp("seeded-wards")
+    cmd = [sys.executable, "-m", "workbench", "seed", "--data-dir", str(data_dir)]
+    subprocess.run([*cmd, "--products", "sapporo-wards"], check=True, capture_output=True)
+    creds = json.loads((data_dir / "demo-credentials.json").read_text())
+    key = next(a["api_key"] for a in creds["accounts"] if a["kind"] == "planner")
+    with ServerProcess(["serve", "--data-dir", str(data_dir)]) as server:
+        with wb.connect(server.url, api_key=key, progress=False) as ex:
+            yield ex
+
+
+def test_the_notebooks_query_excludes_the_city_and_the_unquoted_one_warns(seeded_wards):
+    from pathlib import Path
+
+    sources = Path(__file__).parents[1] / "notebooks" / "_src"
+    text = "\n".join(p.read_text() for p in sources.rglob("*.py"))
+    assert "q=\"areaCode!='01100'\"" in text and "areaCode!=01100" not in text
+    query = dict(type="AdministrativeArea")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", wb.QueryWarning)
+        wards = seeded_wards.entities("sapporo-wards", q="areaCode!='01100'", **query)
+        codes = wards.to_pandas()["areaCode"]
+    assert len(codes) == 10 and "01100" not in set(codes)
+    with pytest.warns(wb.QueryWarning, match="quote it"):
+        everything = seeded_wards.entities("sapporo-wards", q="areaCode!=01100", **query)
+        assert everything.count() == 11  # what the notebooks used to get
