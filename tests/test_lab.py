@@ -56,6 +56,10 @@ def test_environment_takes_the_demo_key_unless_one_is_set(seeded_exchange):
     mine = lab_environment(url="http://x", data_dir=seeded_exchange.data_dir, role="planner",
                            environ={"WORKBENCH_API_KEY": "my-own"})
     assert mine["WORKBENCH_API_KEY"] == "my-own" and mine["WORKBENCH_URL"] == "http://x"
+    assert env["PYTHONSTARTUP"].endswith("_lab_startup.py")
+    theirs = lab_environment(url=None, data_dir=seeded_exchange.data_dir, role="planner",
+                             environ={"PYTHONSTARTUP": "/home/me/.startup.py"})
+    assert theirs["WORKBENCH_USER_PYTHONSTARTUP"] == "/home/me/.startup.py"
 
 
 def test_lab_serves_the_notebooks_and_its_kernels_connect(seeded_exchange):
@@ -74,6 +78,16 @@ def test_lab_serves_the_notebooks_and_its_kernels_connect(seeded_exchange):
         kernel = httpx.post(lab.url + "/api/kernels", headers=auth, json={"name": "python3"},
                             timeout=60).json()
         try:
+            # before any `import workbench`: the kernel's start-up made folium offline
+            printed = _execute(lab.url, kernel["id"], (
+                "import folium, geopandas, shapely\n"
+                "gdf = geopandas.GeoDataFrame(geometry=[shapely.box(141.3, 43.0, 141.4, 43.1)],"
+                " crs=4326)\n"
+                "html = gdf.explore().get_root().render()\n"
+                "print('cdn.jsdelivr' in html, 'openstreetmap' in html, 'data:text/javascript'"
+                " in html)\n"
+            ))
+            assert printed.split() == ["False", "False", "True"]
             printed = _execute(lab.url, kernel["id"], (
                 "import workbench as wb\n"
                 "ex = wb.connect()\n"

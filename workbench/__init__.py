@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # static tools see the names; at run time they load on first 
         ProblemError,
         Product,
         Query,
+        QueryWarning,
         RateLimitedError,
         RetryPolicy,
         ServerError,
@@ -42,6 +43,11 @@ if TYPE_CHECKING:  # static tools see the names; at run time they load on first 
     )
 
 __version__ = "0.1.0"
+
+# folium (and GeoDataFrame.explore) in a workbench session use the vendored Leaflet, no CDN.
+from workbench import _folium_offline  # noqa: E402
+
+_folium_offline.install()
 
 # Every public name, loaded on first use: ``import workbench.analysis`` must not pull in the
 # client (dependencies point one way), and the analyses pull in scipy, networkx, statsmodels.
@@ -59,6 +65,7 @@ _LAZY = {
     "ProblemError": "workbench.client",
     "Product": "workbench.client",
     "Query": "workbench.client",
+    "QueryWarning": "workbench.client",
     "RateLimitedError": "workbench.client",
     "RetryPolicy": "workbench.client",
     "ServerError": "workbench.client",
@@ -93,6 +100,7 @@ __all__ = [
     "ProblemError",
     "Product",
     "Query",
+    "QueryWarning",
     "RateLimitedError",
     "RetryPolicy",
     "ServerError",

@@ -59,10 +59,17 @@ def lab_environment(
     Returns
     -------
     dict
-        ``environ`` with ``WORKBENCH_URL`` and, when a key is known, ``WORKBENCH_API_KEY``.
+        ``environ`` with ``WORKBENCH_URL``, ``PYTHONSTARTUP`` (the offline-folium start-up
+        file) and, when a key is known, ``WORKBENCH_API_KEY``.
     """
     env = dict(os.environ if environ is None else environ)
     env["WORKBENCH_URL"] = url or env.get("WORKBENCH_URL") or "http://127.0.0.1:8000"
+    # Kernels run this first: folium maps and GeoDataFrame.explore() then load the vendored
+    # Leaflet, not a CDN (ADR 0150). A user's own startup file still runs, after it.
+    startup = str(Path(__file__).with_name("_lab_startup.py"))
+    if env.get("PYTHONSTARTUP") and env["PYTHONSTARTUP"] != startup:
+        env["WORKBENCH_USER_PYTHONSTARTUP"] = env["PYTHONSTARTUP"]
+    env["PYTHONSTARTUP"] = startup
     if not env.get("WORKBENCH_API_KEY") and not env.get("WORKBENCH_CLIENT_ID"):
         key = demo_api_key(data_dir, role)
         if key:

@@ -75,7 +75,7 @@ roads = ex.entities(roads_product).to_geopandas()
 areas = ex.entities(small_areas_product).to_geopandas()
 stations = ex.entities(stations_product, type="PublicTransportStop").to_geopandas()  # + footprint
 facilities = ex.entities(facilities_product).to_geopandas()
-wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
+wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!='01100'").to_geopandas()
 fetch_s = time.perf_counter() - started
 print(f"{len(roads):,} road segments, {len(areas):,} small areas, {len(stations)} stations, "
       f"{len(facilities):,} facilities ({fetch_s:.1f} s)")

@@ -2,6 +2,7 @@
 
 from ._cache import FrameCache
 from ._catalog import Product
+from ._check import QueryWarning
 from ._errors import (
     AuthenticationError,
     CatalogUnavailableError,
@@ -33,6 +34,7 @@ __all__ = [
     "ProblemError",
     "Product",
     "Query",
+    "QueryWarning",
     "RateLimitedError",
     "RetryPolicy",
     "ServerError",

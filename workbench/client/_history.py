@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from ..ngsi import values_to_array
+from ..ngsi import geo_columns, to_geodataframe, values_to_array
 from ..ngsi._types import DATETIME_DTYPE, guess_type
 from ._errors import NotFoundError, WorkbenchError
 from ._http import Batch, Operation, Request, Response, one
@@ -127,7 +127,10 @@ def _frame(rows: dict[str, list[Any]], attrs: list[str]) -> pd.DataFrame:
     for attr in attrs:
         values = rows[attr]
         data[attr] = values_to_array(values, guess_type(values))
-    return _sorted(pd.DataFrame(data, index=index))
+    frame = _sorted(pd.DataFrame(data, index=index))
+    if geo_columns(frame):  # a moving thing's location: GeoPandas conventions (ADR 0152)
+        return to_geodataframe(frame)
+    return frame
 
 
 def history_op(

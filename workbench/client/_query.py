@@ -20,6 +20,7 @@ from ..ngsi import entities_to_frame, query_geometry, to_geodataframe
 from ..ngsi._frames import FrameBuilder
 from ..ngsi._geometry import is_geometry
 from ..ngsi._types import common_type
+from ._check import check_query_op
 from ._http import Batch, Operation, Request, Response, one
 from ._progress import progress_bar
 from ._provenance import ProductRef, provenance
@@ -277,6 +278,7 @@ def frame_op(
 ) -> Operation[pd.DataFrame]:
     """Resolve the product, fetch all pages and build the frame with provenance."""
     ref = yield from exchange._resolve_op(spec.target)
+    yield from check_query_op(exchange, ref, spec.params)
     # With the attribute types known up front (one small request), pages can be fetched as
     # keyValues: about half the bytes to render, send and parse.
     types = {} if spec.metadata else (yield from attr_types_op(ref, spec))
@@ -316,11 +318,17 @@ class _QueryBase:
 
     def _count_op(self) -> Operation[int]:
         ref = yield from self._exchange._resolve_op(self.spec.target)
+        yield from check_query_op(self._exchange, ref, self.spec.params)
         return (yield from count_op(ref, self.spec))
 
     def limit(self, n: int) -> Any:
         """A copy of this query returning at most ``n`` entities."""
         return type(self)(self._exchange, replace(self.spec, limit=n))
+
+    def _checked_ref_op(self) -> Operation[ProductRef]:
+        ref = yield from self._exchange._resolve_op(self.spec.target)
+        yield from check_query_op(self._exchange, ref, self.spec.params)
+        return ref
 
     def _page_specs(self, ref: ProductRef) -> Iterator[tuple[Request, int]]:
         offset = 0
@@ -367,7 +375,7 @@ class Query(_QueryBase):
     def pages(self) -> Iterator[pd.DataFrame]:
         """Fetch and yield one typed DataFrame per page of up to 1000 entities, in order."""
         ex = self._exchange
-        ref = ex._run(ex._resolve_op(self.spec.target))
+        ref = ex._run(self._checked_ref_op())
         offset = 0
         for request, size in self._page_specs(ref):
             response = ex._session.send(request)
@@ -406,7 +414,7 @@ class AsyncQuery(_QueryBase):
 
     async def pages(self) -> AsyncIterator[pd.DataFrame]:
         ex = self._exchange
-        ref = await ex._run(ex._resolve_op(self.spec.target))
+        ref = await ex._run(self._checked_ref_op())
         offset = 0
         for request, size in self._page_specs(ref):
             response = await ex._session.send(request)

@@ -228,8 +228,9 @@ def geo_columns(frame: pd.DataFrame) -> list[str]:
     for col in frame.columns:
         if frame[col].dtype != object:
             continue
-        valid = frame[col].first_valid_index()
-        if valid is not None and isinstance(frame[col].loc[valid], BaseGeometry):
+        # by position: a history's time index repeats, so .loc could give several rows
+        valid = frame[col].notna().to_numpy().nonzero()[0]
+        if len(valid) and isinstance(frame[col].iloc[valid[0]], BaseGeometry):
             out.append(col)
     return out
 

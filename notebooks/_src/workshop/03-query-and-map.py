@@ -81,7 +81,7 @@ print(len(nurseries_near), f"nurseries within {near_m} m of Odori")
 # `workbench.maps` builds a folium map with no tile server: the ten wards are the base layer.
 
 # %%
-wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
+wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!='01100'").to_geopandas()
 m = maps.base_map(wards=wards, attribution=stations.attrs.get("attribution"))
 maps.add_points(stations, m=m, tooltip="name", color="#0070C0", name="stations")
 maps.add_points(nurseries_near, m=m, tooltip="name", color="#d62728", name="nurseries near Odori")
@@ -109,7 +109,7 @@ nurseries = ex.entities(facilities_product, q="facilityKind==nursery").to_geopan
 catchment = subway.to_crs(6680).buffer(near_m).union_all()
 close = nurseries[nurseries.to_crs(6680).within(catchment)]
 print(f"{len(close)} of {len(nurseries)} nurseries are within {near_m} m of a subway station")
-wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!=01100").to_geopandas()
+wards = ex.entities(wards_product, type="AdministrativeArea", q="areaCode!='01100'").to_geopandas()
 m = maps.base_map(wards=wards)
 maps.add_points(close, m=m, tooltip="name", color="#d62728", name="nurseries")
 maps.add_points(subway, m=m, tooltip="name", color="#008800", name="subway")
