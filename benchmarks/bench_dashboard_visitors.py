@@ -1,9 +1,9 @@
 """Benchmark: N visitors open one dashboard at the same moment; time to working controls.
 
 Starts ``workbench serve`` on a seeded data directory and the dashboards server
-(``serve_dashboards``) with ``--pool-size`` preheated kernels per dashboard, waits until
-``/workbench/ready`` says every dashboard has a warm kernel (and ``--settle-s`` more for the
-rest of the pool), then opens ``--visitors`` pages at once in one headless Chromium
+(``serve_dashboards``) for the one dashboard under test with ``--pool-size`` preheated kernels,
+waits until ``/workbench/ready`` says the whole pool is warm, then opens ``--visitors`` pages
+at once in one headless Chromium
 (Playwright, one browser context per visitor, so each has its own cookies). For each visitor
 it measures the time from navigation until its controls *work*: the chart is on screen, and
 changing the first dropdown redraws it (a round trip through that visitor's kernel).
@@ -25,9 +25,11 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +37,7 @@ import httpx
 
 from workbench.dashboards import serve_dashboards
 
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -153,7 +156,11 @@ def main() -> int:
         _wait(exchange_url + "/version", exchange)
         env = {**os.environ, "WORKBENCH_URL": exchange_url,
                "WORKBENCH_API_KEY": _public_key(args.data_dir)}  # fmt: skip
+        # only the dashboard under test is served, so the pool is sized for it alone
+        only = Path(tempfile.mkdtemp(prefix="bench-visitors-"))
+        shutil.copy(REPO / "dashboards" / args.dashboard, only / args.dashboard)
         voila = serve_dashboards(
+            dashboards_dir=only,
             port=voila_port,
             env=env,
             pool_size=args.pool_size,
