@@ -20,7 +20,7 @@ import httpx
 from .demo import demo_api_key
 
 #: Preheated kernels per dashboard: a visitor takes a warm one (controls at once) while the
-#: next warms (docs/adr/0154-dashboard-pool-sized-for-a-crowd.md).
+#: next warms (docs/adr/0153-dashboards-ready-when-warm.md).
 DEFAULT_POOL_SIZE = 1
 
 
