@@ -189,6 +189,73 @@ def test_landing_page_links_each_dashboard_with_attribution_and_no_cdn(voila):
     assert maps.external_resources(page) == []
 
 
+def test_landing_page_says_warming_up_until_every_dashboard_has_a_warm_kernel(
+    browser, tmp_path
+):
+    """A visitor who arrives before the preheated kernels ran their notebooks is told so."""
+    import nbformat
+
+    from workbench.up import wait_until_warm
+
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(6)\nprint('ready')")],
+        metadata={"kernelspec": {"display_name": "Python 3 (ipykernel)",
+                                 "language": "python", "name": "python3"}},
+    )
+    nbformat.write(notebook, tmp_path / "slow.ipynb")
+    port = free_port()
+    env = {**os.environ, "WORKBENCH_URL": "http://127.0.0.1:9"}
+    proc = serve_dashboards(
+        dashboards_dir=tmp_path, port=port, env=env, log_path=tmp_path / "voila.log"
+    )
+    url = f"http://127.0.0.1:{port}/"
+    page = browser.new_page()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "voila.log").read_text()[-2000:]
+            time.sleep(0.2)
+        assert httpx.get(url + "workbench/ready", timeout=5).json()["ready"] is False
+        assert wait_until_warm(url, proc, timeout_s=0.5) is False
+        page.goto(url)
+        notice = page.locator("#wb-warming")
+        notice.wait_for(state="visible", timeout=10_000)
+        text = notice.inner_text()
+        assert text.index("準備しています") < text.index("warming up")  # Japanese first
+        assert wait_until_warm(url, proc, timeout_s=90) is True
+        notice.wait_for(state="hidden", timeout=10_000)  # the page notices by itself
+        status = httpx.get(url + "workbench/ready", timeout=5).json()
+        assert status == {"ready": True, "dashboards": {"slow.ipynb": {"warm": 1, "pool": 1}}}
+    finally:
+        page.close()
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_health_map_classes_follow_the_values_each_state_shows():
+    """"All ages" counts are ~8x one band's: shared edges made every ward one colour."""
+    states = pd.DataFrame({
+        "2025-01|All": [1200.0, 2500, 3100, 4000, 5200, 6100, 7400, 8800, 9100, 12000],
+        "2025-01|20-29": [0.0, 12, 15, 22, 30, None, 41, 55, 60, 80],
+    })
+    edges = health.map_class_edges(states)
+    for state, column in states.items():
+        classes = pd.cut(column, edges[state], include_lowest=True, labels=False)
+        assert classes.nunique() >= 4, (state, edges[state])
+        assert edges[state][0] == 0 and edges[state][-1] > column.max()
+    assert edges["2025-01|All"][1] >= 1000  # rounded, readable edges
+    assert all(e == round(e, -2) for e in edges["2025-01|All"][1:-1])
+
+
 def test_health_dashboard_shows_only_suppressed_aggregates(
     voila, browser, seeded_exchange, public_key
 ):
@@ -208,6 +275,15 @@ def test_health_dashboard_shows_only_suppressed_aggregates(
         assert "suppressed" in page.inner_text("body")
         footer = _footer(page)
         assert "Synthetic data" in footer and "札幌市" in footer
+        # back at "all ages": the wards' classes come from the counts shown, not one colour
+        before = visit.chart()
+        visit.select(1, "All ages")
+        visit.wait_chart_change(before)
+        fills = page.frame_locator("iframe.workbench-map").first.locator(
+            ".leaflet-overlay-pane path[fill-opacity='0.75']"
+        ).evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
+        assert len(fills) == 10 and len(set(fills)) >= 3, fills
+        _assert_fits_a_phone(page)
         visit.assert_clean()
     finally:
         visit.close()
@@ -248,7 +324,11 @@ def test_policy_dashboard_shows_foot_traffic_and_ridership_estimates_with_the_tr
         assert "Foot traffic" in body and "Subway ridership" in body
         assert "All sensors (8, total)" in body and "City-centre stations" in body
         assert body.count("Estimated effect") == 2 and body.count("True effect") == 2
-        assert body.count("95% CI") == 2
+        # the interval in plain words, Japanese first; no statisticians' shorthand
+        assert body.count("の範囲と推定されます（95%信頼区間）") == 2
+        assert body.count("(95% confidence interval)") == 2
+        assert body.index("の範囲と推定されます") < body.index("The effect is estimated to lie")
+        assert "95% CI" not in body and "distinguishable from zero" not in body
         assert "does not offer the daily pedestrian totals" not in body
         assert page.locator("img.widget-image").count() == 2
         # the sensor control redraws the foot-traffic chart and estimate, not the ridership
@@ -257,6 +337,9 @@ def test_policy_dashboard_shows_foot_traffic_and_ridership_estimates_with_the_tr
         visit.wait_chart_change(before, foot)
         body = page.inner_text("body")
         assert "on Ekimae-dori ground Kita 2-jo" in body
+        titles = page.locator(".workbench-chart-title").all_inner_texts()
+        assert titles[0].startswith("Pedestrians, Ekimae-dori ground Kita 2-jo"), titles
+        assert titles[1].startswith("Subway boardings, City-centre stations"), titles
         assert "True effect in the synthetic generator: +20.0%" in body
         assert visit.chart(ride) == other
         # the event redraws both
@@ -285,6 +368,17 @@ def test_policy_dashboard_shows_foot_traffic_and_ridership_estimates_with_the_tr
         page.wait_for_function(f"() => ({state})() === 'walking_points_campaign'", timeout=10_000)
         footer = _footer(page)
         assert "SYNTHETIC" in footer.upper() and "Hokkaido Foot Traffic Analytics" in footer
+        # a station chart is titled by the station's name, not only its code (N06)
+        before = visit.chart(ride)
+        visit.select(2, "N06")
+        visit.wait_chart_change(before, ride)
+        station = page.locator(".widget-dropdown select").nth(2).evaluate(
+            "s => s.options[s.selectedIndex].text")
+        title = page.locator(".workbench-chart-title").nth(1).inner_text()
+        assert title.replace("\xa0", " ").startswith(
+            "Subway boardings, " + station.replace("\xa0", " ")), (title, station)
+        assert re.search(r"N06\s+\S", title), title  # a name follows the code
+        _assert_fits_a_phone(page)
         visit.assert_clean()
     finally:
         visit.close()
@@ -313,6 +407,22 @@ def test_walkability_dashboard_switches_map_state_ranking_and_chart(voila, brows
         visit.assert_clean()
     finally:
         visit.close()
+
+
+def _assert_fits_a_phone(page) -> None:
+    """At 390 px wide every control, map and chart stays on screen; no sideways scroll."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(500)  # let the layout reflow
+    controls = page.eval_on_selector_all(
+        ".widget-dropdown, .widget-hslider, .widget-selectionslider, .widget-toggle-buttons, "
+        ".widget-toggle-button, iframe.workbench-map, img.widget-image",
+        "els => els.map(e => {const r = e.getBoundingClientRect();"
+        " return [e.className, r.left, r.right]})")
+    assert len(controls) >= 4
+    for name, left, right in controls:
+        assert left >= -1 and right <= 391, (name, left, right)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 391, width  # nothing makes the page scroll sideways
 
 
 _LEAFLET_VIEW = """() => {

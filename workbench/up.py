@@ -19,6 +19,10 @@ import httpx
 
 from .demo import demo_api_key
 
+#: Preheated kernels per dashboard: a visitor takes a warm one (controls at once) while the
+#: next warms (docs/adr/0153-dashboards-ready-when-warm.md).
+DEFAULT_POOL_SIZE = 1
+
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -29,6 +33,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dashboards-port", type=int, default=8866, help="Voilà port")
     p.add_argument("--data-dir", default=".workbench")
     p.add_argument("--no-dashboards", action="store_true", help="start the exchange only")
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=DEFAULT_POOL_SIZE,
+        help="preheated kernels kept ready per dashboard (default %(default)s)",
+    )
     p.set_defaults(func=_up)
 
 
@@ -43,6 +53,29 @@ def _wait_until_up(url: str, proc: subprocess.Popen, *, timeout_s: float, what: 
         except httpx.HTTPError:
             time.sleep(0.2)
     raise SystemExit(f"workbench up: the {what} did not answer at {url} in {timeout_s:.0f} s.")
+
+
+def wait_until_warm(
+    dashboards_url: str, proc: subprocess.Popen, *, timeout_s: float
+) -> bool:
+    """Wait until every dashboard has a preheated kernel that has run its notebook.
+
+    Polls ``/workbench/ready``; returns ``False`` when ``timeout_s`` passes first (the
+    landing page then says the dashboards are warming up). Raises ``SystemExit`` when the
+    server exits.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            code = proc.returncode
+            raise SystemExit(f"workbench up: the dashboards server exited (code {code}).")
+        try:
+            if httpx.get(dashboards_url + "workbench/ready", timeout=2.0).json().get("ready"):
+                return True
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    return False
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -94,10 +127,15 @@ def _up(args: argparse.Namespace) -> int:
                 port=args.dashboards_port,
                 host=args.host,
                 env=env,
+                pool_size=args.pool_size,
             )
             procs.append(voila)
             dashboards_url = f"http://{args.host}:{args.dashboards_port}/"
             _wait_until_up(dashboards_url, voila, timeout_s=60, what="dashboards server")
+            if args.pool_size > 0:
+                print("Warming up the dashboards (each runs once before anyone visits) ...")
+                if not wait_until_warm(dashboards_url, voila, timeout_s=300):
+                    print("  still warming after 300 s; the landing page says so until ready")
         print()
         print(f"Sapporo Data Commons Workbench is up ({time.monotonic() - started:.1f} s).")
         print(f"  Exchange portal : {exchange_url}/")

@@ -40,9 +40,7 @@ ward_names_en = dict(zip(wards["ward_code"], wards["name_en"], strict=True))
 
 # %%
 states = health.ward_states(table, list(wards["ward_code"]))
-nonzero = states.stack().loc[lambda v: v > 0]
-edges = sorted({0.0, *nonzero.quantile([0.2, 0.4, 0.6, 0.8]).round(-1).tolist(),
-                float(nonzero.max()) + 1})
+edges = health.map_class_edges(states)  # classes from the values each state shows
 titles = {s: f"participants, {s.split('|')[0]}, age {s.split('|')[1].replace('All', 'all')}"
           for s in states.columns}
 ward_map = maps.base_map(wards=wards, ward_label="label",
@@ -51,21 +49,27 @@ maps.linked_choropleth(wards, states.set_axis(wards.index), m=ward_map, link="he
                        bins=edges, legend_titles=titles, tooltip=["label"],
                        initial=f"{months[-1]}|{health.TOTAL}")
 
+# phone width (390 px): controls shrink and wrap instead of running off the screen
+fit = {"flex": "1 1 260px", "max_width": "360px", "min_width": "0"}
+wrap = widgets.Layout(flex_flow="row wrap", width="100%", grid_gap="8px")
 ward = widgets.Dropdown(
     options=[("Sapporo (all wards)", health.TOTAL), *[(v, k) for k, v in ward_names.items()]],
-    value=health.TOTAL, description="Ward")
+    value=health.TOTAL, description="Ward", layout=widgets.Layout(**fit))
 band = widgets.Dropdown(options=[("All ages", health.TOTAL), *[(b, b) for b in bands]],
                         value=health.TOTAL,
-                        description="Age band")
+                        description="Age band", layout=widgets.Layout(**fit))
 month = widgets.SelectionSlider(options=months, value=months[-1], description="Month",
                                 continuous_update=False,
-                                layout=widgets.Layout(width="520px"))
+                                layout=widgets.Layout(width="100%", max_width="520px",
+                                                      min_width="0"))
 summary = widgets.HTML()
 map_link = widgets.HTML()
 map_view = widgets.HTML(maps.to_iframe(ward_map, height=430, title="participants by ward"),
-                        layout=widgets.Layout(width="46%"))
-chart = widgets.Image(format="png", layout=widgets.Layout(width="54%"))
-cells = widgets.HTML()
+                        layout=widgets.Layout(flex="1 1 300px", min_width="0"))
+chart = widgets.Image(format="png", layout=widgets.Layout(flex="1 1 340px", min_width="0",
+                                                          max_width="100%",
+                                                          object_fit="contain"))
+cells = widgets.HTML(layout=widgets.Layout(overflow_x="auto", max_width="100%"))
 
 
 @functools.lru_cache(maxsize=512)
@@ -100,9 +104,9 @@ for control in (ward, band, month):
     control.observe(update, names="value")
 update()
 display(widgets.VBox([
-    widgets.HBox([ward, band]), month, summary, map_link,
-    widgets.HBox([map_view, chart]), cells,
-]))
+    widgets.HBox([ward, band], layout=wrap), month, summary, map_link,
+    widgets.HBox([map_view, chart], layout=wrap), cells,
+], layout=widgets.Layout(width="100%", max_width="100%")))
 
 # %% [markdown]
 # **Reading the figures.** Participants already walked more than non-participants before

@@ -11,6 +11,7 @@
 
 # %%
 import functools
+import html
 
 import ipywidgets as widgets
 from IPython.display import HTML, display
@@ -57,16 +58,26 @@ def group_options(data):
             *[(names.get(code, code), code) for code in data.centre]]
 
 
+def unit_name(data, group_key):
+    """What a chart is about, by name (the dropdown's label), never the internal code."""
+    return next(k for k, v in group_options(data) if v == group_key)
+
+
+def chart_title(source_key, group_key, method_key):
+    data = datasets[source_key]
+    kind = "Subway boardings" if data.kind == "ridership" else "Pedestrians"
+    view = policy.estimate_effect(data, event.value, group_key, method_key)
+    method_name = (view.estimate.method.split(":")[0] if view.estimate
+                   else policy.METHODS[method_key]).capitalize()
+    return f"{kind}, {unit_name(data, group_key)}: {method_name}"
+
+
 @functools.lru_cache(maxsize=512)
 def chart_png(source_key, event_key, group_key, method_key, window):
     data = datasets[source_key]
     view = policy.estimate_effect(data, event_key, group_key, method_key)
-    what = "City-centre total" if group_key == policy.CENTRE else group_key  # ASCII for the PNG
-    kind = "Subway boardings" if data.kind == "ridership" else "Pedestrians"
-    method_name = (view.estimate.method.split(":")[0] if view.estimate
-                   else policy.METHODS[method_key]).capitalize()
-    return policy.plot_effect(view, days=window, title=f"{kind}, {what}: {method_name}",
-                              noun=data.noun)
+    # the chart's own title (the PNG's font has no Japanese) is the HTML caption above it
+    return policy.plot_effect(view, days=window, title="", noun=data.noun)
 
 
 # the charts a visitor sees first after changing the event or the method: drawn in advance
@@ -75,14 +86,18 @@ for _key, _data in datasets.items():
         for _method in policy.METHODS:
             chart_png(_key, _event, policy.CENTRE, _method, DEFAULT_DAYS)
 
+# phone width (390 px): controls shrink to the screen instead of running off it
+fit = {"width": "100%", "max_width": "620px", "min_width": "0"}
 event = widgets.Dropdown(options=[(e.title, k) for k, e in policy.EVENTS.items()],
                          value=DEFAULT_EVENT, description="Event",
-                         layout=widgets.Layout(width="620px"))
+                         layout=widgets.Layout(**fit))
 method = widgets.ToggleButtons(options=[(v, k) for k, v in policy.METHODS.items()],
                                value="its", description="Method",
-                               style={"button_width": "220px"})
+                               style={"button_width": "auto"},
+                               layout=widgets.Layout(flex_flow="row wrap", **fit))
 days = widgets.IntSlider(value=DEFAULT_DAYS, min=30, max=360, step=30,
-                         description="Days shown", continuous_update=False)
+                         description="Days shown", continuous_update=False,
+                         layout=widgets.Layout(**fit))
 
 
 class Panel:
@@ -91,18 +106,26 @@ class Panel:
     def __init__(self, key, heading, label):
         self.key, self.data = key, datasets[key]
         self.group = widgets.Dropdown(options=group_options(self.data), description=label,
-                                      layout=widgets.Layout(width="420px"))
+                                      layout=widgets.Layout(width="100%", max_width="420px",
+                                                            min_width="0"))
         self.summary = widgets.HTML()
-        self.chart = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
+        self.caption = widgets.HTML()
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(width="100%",
+                                                                       max_width="100%"))
         self.box = widgets.VBox([widgets.HTML(f"<h3>{heading}</h3>"), self.group,
-                                 self.summary, self.chart])
+                                 self.summary, self.caption, self.chart],
+                                layout=widgets.Layout(width="100%", min_width="0"))
         self.group.observe(self.update, names="value")
 
     def update(self, *_):
         view = policy.estimate_effect(self.data, event.value, self.group.value, method.value)
-        what = next(k for k, v in group_options(self.data) if v == self.group.value)
+        what = unit_name(self.data, self.group.value)
         self.summary.value = notice_html(policy.summary_html(
             view, what=what, event=policy.EVENTS[event.value]))
+        self.caption.value = ('<p class="workbench-chart-title" style="margin:8px 0 0 0;'
+                              'font-weight:600">'
+                              f"{html.escape(chart_title(self.key, self.group.value, method.value))}"
+                              "</p>")
         self.chart.value = chart_png(self.key, event.value, self.group.value, method.value,
                                      days.value)
 
@@ -124,7 +147,7 @@ maps.linked_choropleth(discs, affected, m=map_, link="policy", bins=[-0.5, 0.5, 
                        initial=DEFAULT_EVENT, simplify_deg=None)
 map_.fit_bounds([[43.03, 141.30], [43.09, 141.40]])
 map_view = widgets.HTML(maps.to_iframe(map_, height=420, title="stations and sensors"),
-                        layout=widgets.Layout(width="36%"))
+                        layout=widgets.Layout(flex="1 1 300px", min_width="0"))
 map_link = widgets.HTML()
 
 
@@ -139,9 +162,11 @@ for control in (event, method, days):
 update_all()
 display(widgets.VBox([
     widgets.HTML(access_note), event, method, days, map_link,
-    widgets.HBox([widgets.VBox([p.box for p in panels], layout=widgets.Layout(width="64%")),
-                  map_view]),
-]))
+    widgets.HBox([widgets.VBox([p.box for p in panels],
+                               layout=widgets.Layout(flex="2 1 340px", min_width="0")),
+                  map_view],
+                 layout=widgets.Layout(flex_flow="row wrap", width="100%", grid_gap="8px")),
+], layout=widgets.Layout(width="100%", max_width="100%")))
 
 # %% [markdown]
 # **Methods.** The *interrupted time series* fits the daily series (log scale, so effects

@@ -22,11 +22,16 @@ and disconnected idle kernels are culled after ``cull_idle_timeout``.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 from jupyter_core.utils import ensure_async
+from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
+from tornado.web import RequestHandler
 from traitlets import Float, Int
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
@@ -212,6 +217,43 @@ class GuardedVoilaHandler(TornadoVoilaHandler):
             )
 
 
+def pool_status(kernel_manager) -> dict:
+    """Warm (fully executed) and total preheated kernels per dashboard notebook.
+
+    A pool entry is warm when its kernel has started *and* its notebook has run to the end,
+    so a visitor who takes it gets working controls at once.
+    """
+    out = {}
+    for notebook, pool in dict(getattr(kernel_manager, "_pools", {})).items():
+        warm = 0
+        for item in list(pool):
+            if not item.done() or item.cancelled() or item.exception() is not None:
+                continue
+            render = item.result().get("task")
+            if render is not None and render.done():
+                warm += 1
+        out[notebook.rsplit("/", 1)[-1]] = {"warm": warm, "pool": len(pool)}
+    return out
+
+
+class ReadyHandler(RequestHandler):
+    """``/workbench/ready``: whether every dashboard has a warm kernel waiting (JSON).
+
+    ``workbench up`` waits for it before saying the dashboards are up, and the landing page
+    polls it to say "warming up" until then (docs/adr/0153-dashboards-ready-when-warm.md).
+    """
+
+    def initialize(self, expected: int) -> None:
+        self.expected = expected
+
+    def get(self) -> None:
+        pools = pool_status(self.settings["kernel_manager"])
+        ready = len(pools) >= self.expected and all(p["warm"] > 0 for p in pools.values())
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"ready": ready, "dashboards": pools}))
+
+
 class WorkbenchVoila(Voila):
     """Voilà with per-client and total caps on visitor kernels (see the module docstring)."""
 
@@ -238,6 +280,11 @@ class WorkbenchVoila(Voila):
             if len(handler) == 3 and handler[1] is TornadoVoilaHandler:
                 handler = (handler[0], GuardedVoilaHandler, {**handler[2], "guard": self.guard})
             handlers.append(handler)
+        expected = 0
+        if self.voila_configuration.preheat_kernel:
+            expected = len(list(Path(self.root_dir).glob("*.ipynb")))
+        ready_url = url_path_join(self.server_url, "workbench/ready")
+        handlers.insert(0, (ready_url, ReadyHandler, {"expected": expected}))
         every_ms = max(250.0, min(5000.0, self.connect_timeout_s * 250))
         self._reaper = PeriodicCallback(self._shut_down_unconnected, every_ms)
         self._reaper.start()

@@ -27,6 +27,7 @@ __all__ = [
     "normalise_health_table",
     "headline",
     "load_health_table",
+    "map_class_edges",
     "participants_by_month",
     "plot_ward_panel",
     "ward_states",
@@ -237,6 +238,48 @@ def ward_states(
         index="ward_code", columns="state", values="persons"
     )
     return wide.reindex(ward_codes).astype("Float64").astype("float64")
+
+
+def map_class_edges(states: pd.DataFrame, *, classes: int = 5) -> dict[str, list[float]]:
+    """Class edges for each map state, from the values that state shows.
+
+    One set of edges for every state put all wards of a small selection (one age band) in the
+    lowest class and all wards of "all ages" in the highest: the map was one colour. Here each
+    state gets quantile edges of its own non-zero values, rounded to two significant figures
+    so the legend reads well, with 0 as the first edge (zeros are "nobody", not missing).
+
+    Parameters
+    ----------
+    states : DataFrame
+        One column per state (from :func:`ward_states`); suppressed cells are missing.
+    classes : int
+        Classes per state at most (fewer when the ward values are few or tied).
+
+    Returns
+    -------
+    dict
+        ``{state: ascending edges}`` for :func:`workbench.maps.linked_choropleth`'s ``bins``.
+    """
+    out: dict[str, list[float]] = {}
+    for state in states.columns:
+        shown = states[state].dropna()
+        nonzero = shown[shown > 0]
+        if nonzero.empty:
+            out[str(state)] = [0.0, 1.0]
+            continue
+        inner = nonzero.quantile([i / classes for i in range(1, classes)]).tolist()
+        top = float(nonzero.max()) + 1
+        edges = {0.0, top, *(_round2(v) for v in inner)}
+        out[str(state)] = sorted(e for e in edges if 0 <= e <= top)
+    return out
+
+
+def _round2(value: float) -> float:
+    """Round to two significant figures (1234 -> 1200)."""
+    if value <= 0:
+        return 0.0
+    digits = len(str(int(value))) - 2
+    return float(round(value, -digits)) if digits > 0 else float(round(value))
 
 
 def headline(table: pd.DataFrame, *, ward_code: str, age_band: str, month: str) -> dict:

@@ -38,6 +38,7 @@ __all__ = [
     "affected_discs",
     "estimate_effect",
     "event_window",
+    "interval_sentence",
     "load_pedestrians",
     "load_ridership",
     "plot_effect",
@@ -284,6 +285,31 @@ def _its_counterfactual(fit: EffectEstimate, series: pd.Series) -> pd.Series | N
 # --------------------------------------------------------------------------- views
 
 
+def interval_sentence(low: float, high: float, *, excludes_zero: bool) -> str:
+    """The 95% interval in plain words, Japanese first, then English (HTML).
+
+    "CI +0.0% to +7.6%; distinguishable from zero" is statisticians' shorthand; the public
+    reads "the effect is estimated to lie between ... and ..." and whether that rules out no
+    effect at all.
+    """
+    lo, hi = f"{low:+.1%}", f"{high:+.1%}"
+    if excludes_zero:
+        ja, en = (
+            "ゼロとは区別できます（効果がなかったとは考えにくい）。",
+            "The range leaves out zero: the data show an effect.",
+        )
+    else:
+        ja, en = (
+            "ゼロとは区別できません（効果がなかった可能性もあります）。",
+            "The range includes zero: the data cannot tell this effect from no effect.",
+        )
+    return (
+        f'<span lang="ja">効果は {lo} から {hi} の範囲と推定されます（95%信頼区間）。{ja}</span>'
+        f"<br>The effect is estimated to lie between {lo} and {hi} (95% confidence interval). "
+        f"{en}"
+    )
+
+
 def summary_html(view: EffectView, *, what: str, event: PolicyEvent) -> str:
     """The headline: estimate with its 95% interval next to the true (synthetic) effect."""
     truth = f"{view.truth:+.1%}"
@@ -293,11 +319,10 @@ def summary_html(view: EffectView, *, what: str, event: PolicyEvent) -> str:
     if view.estimate is None:
         return f"{head}<br>{view.note}<br>True effect in the synthetic generator: {truth}."
     e = view.estimate
-    verdict = "distinguishable from zero" if e.excludes_zero else "not distinguishable from zero"
     covered = "covers" if e.covers(view.truth) else "does not cover"
     return (
-        f"{head}<br>Estimated effect: <b>{e.estimate:+.1%}</b> "
-        f"(95% CI {e.ci_low:+.1%} to {e.ci_high:+.1%}; {verdict}).<br>"
+        f"{head}<br>推定効果 / Estimated effect: <b>{e.estimate:+.1%}</b><br>"
+        f"{interval_sentence(e.ci_low, e.ci_high, excludes_zero=e.excludes_zero)}<br>"
         f"True effect in the synthetic generator: <b>{truth}</b>; the interval {covered} it."
         f"<br><small>{e.method}. {view.note}</small>"
     )
