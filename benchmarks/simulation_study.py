@@ -354,7 +354,10 @@ def markdown(table: pd.DataFrame, *, command: str, seconds: float, alpha: float)
         "windows of the same length in the same season of every year (ADR 0125); lasting "
         "events Newey–West errors. The health estimators average over enrolled "
         "participant-months outside the autumn 2024 campaign, and the truth is the "
-        "generator's exact effect on recorded steps over the same cells (ADR 0127, 0128).",
+        "generator's exact effect on recorded steps over the same cells (ADR 0127, 0128). "
+        "The matched-pair DiD matches on every other pre-programme month and takes each "
+        "pair's baseline gap over the other months before enrolment, so regression to the "
+        "mean is not reported as an effect (ADR 0135).",
         "",
     ]
     return "\n".join(lines)
