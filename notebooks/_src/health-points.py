@@ -331,14 +331,18 @@ per_ward.rename(index=WARDS).round(0)
 #
 # With individual records we can do better than the aggregates:
 #
-# 1. **Matching on the pre-period.** Each participant's mean steps over the twelve months
-#    before the programme started; each participant is matched (with replacement) to the
-#    non-participant of the same age band whose pre-period mean is closest. Matched pairs
-#    walked alike before, so they have the same winter dip in steps, and the comparison is
-#    not driven by who was already active.
+# 1. **Matching on the pre-period.** Each participant's mean steps over every other month
+#    of the twelve before the programme started; each participant is matched (with
+#    replacement) to the non-participant of the same age band whose mean over those months
+#    is closest. Matched pairs walked alike before, so they have the same winter dip in
+#    steps, and the comparison is not driven by who was already active.
 # 2. **Event study.** For each pair, the participant's steps minus the match's, by month
-#    relative to the participant's enrolment, minus the pair's pre-period gap. Flat before 0
-#    supports parallel trends; the level after 0 is the effect.
+#    relative to the participant's enrolment, minus the pair's gap over the *other* months
+#    before enrolment. Taking that baseline on the months used for matching would make it
+#    zero by construction and show regression to the mean as an effect (participants walk
+#    more, so a pair equal on noisy means is not equal in truth). Flat before 0 supports
+#    parallel trends; the level after 0 is the effect
+#    (`workbench.analysis.health.matched_pair_did`).
 # 3. **Pooled DiD.** Each pair's mean gap after enrolment minus its mean gap before,
 #    averaged over pairs weighted by their months after enrolment (the campaign months left
 #    out): the mean effect over enrolled participant-months, even when the effect builds up.
@@ -355,31 +359,18 @@ per_ward.rename(index=WARDS).round(0)
 
 # %%
 if records is not None:
+    from workbench.analysis.health import matched_pair_did
+
     rec = records.dropna(subset=["steps_mean"])  # months with no day observed have no mean
-    pre_mask = rec["month"] < pd.Timestamp(programme_start)
-    baseline = rec[pre_mask].groupby("person_id")["steps_mean"].mean().rename("pre_steps")
-    people = (rec.drop_duplicates("person_id").set_index("person_id")
-              [["group", "age_band", "enrolled_on"]].join(baseline).dropna(subset=["pre_steps"]))
-    treated = people[people["group"] == "participant"]
-    pool = people[people["group"] == "comparison"]
-    matches = {}
-    for band, members in treated.groupby("age_band"):
-        candidates = pool[pool["age_band"] == band].sort_values("pre_steps")
-        if candidates.empty:
-            continue
-        pos = np.searchsorted(candidates["pre_steps"].to_numpy(), members["pre_steps"].to_numpy())
-        pos = np.clip(pos, 1, len(candidates) - 1) if len(candidates) > 1 else np.zeros_like(pos)
-        left = candidates["pre_steps"].to_numpy()[pos - (len(candidates) > 1)]
-        right = candidates["pre_steps"].to_numpy()[pos]
-        pick = np.where(np.abs(members["pre_steps"].to_numpy() - left)
-                        <= np.abs(members["pre_steps"].to_numpy() - right),
-                        pos - (len(candidates) > 1), pos)
-        matches.update(dict(zip(members.index, candidates.index[pick])))
-    pairs = pd.Series(matches, name="match")
+    matched = matched_pair_did(rec, pre_end=programme_start,
+                               exclude_periods=[tuple(campaign_period)], confidence=confidence)
+    pairs = matched.pairs
+    pre_steps = matched.people.groupby("group")["pre_steps"]
     balance = pd.DataFrame({
-        "participants": treated["pre_steps"].describe()[["mean", "std"]],
-        "all non-participants": pool["pre_steps"].describe()[["mean", "std"]],
-        "matched non-participants": pool.loc[pairs.to_numpy(), "pre_steps"].describe()[["mean", "std"]],
+        "participants": pre_steps.get_group("participant").describe()[["mean", "std"]],
+        "all non-participants": pre_steps.get_group("comparison").describe()[["mean", "std"]],
+        "matched non-participants": matched.people.loc[pairs.to_numpy(), "pre_steps"]
+        .describe()[["mean", "std"]],
     }).round(0)
     display(balance)
 else:
@@ -388,34 +379,7 @@ else:
 
 # %%
 if records is not None:
-    steps = rec.pivot_table(index="person_id", columns="month", values="steps_mean")
-    enrolled_on = people.loc[pairs.index, "enrolled_on"]
-    gap = steps.loc[pairs.index].to_numpy() - steps.loc[pairs.to_numpy()].to_numpy()
-    gap = pd.DataFrame(gap, index=pairs.index.rename("person_id"), columns=steps.columns)
-    long = gap.stack().rename("gap").reset_index()
-    long["enrolled_on"] = long["person_id"].map(enrolled_on)
-    long["k"] = ((long["month"].dt.year - long["enrolled_on"].dt.year) * 12
-                 + long["month"].dt.month - long["enrolled_on"].dt.month)
-    pre_gap_i = long[long["k"] < 0].groupby("person_id")["gap"].mean()
-    long["gap_rel"] = long["gap"] - long["person_id"].map(pre_gap_i)
-    long["post"] = (long["k"] >= 0).astype(float)
-    long["campaign"] = long["post"] * long["month"].between(
-        pd.Timestamp(campaign_period[0]), pd.Timestamp(campaign_period[1])).astype(float)
-
-    long["match"] = long["person_id"].map(pairs)
-    in_campaign = long["month"].between(*pd.to_datetime(campaign_period))
-
-    def clustered_mean(frame, value, weight=None):
-        """Weighted mean of ``value`` with its SE clustered by the matched control."""
-        w = np.ones(len(frame)) if weight is None else frame[weight].to_numpy(float)
-        mean = float((w * frame[value]).sum() / w.sum())
-        psi = pd.Series(w * (frame[value].to_numpy() - mean) / w.sum(), index=frame.index)
-        clusters = psi.groupby(frame["match"]).sum()
-        g = len(clusters)
-        return mean, float(np.sqrt((clusters**2).sum() * g / max(g - 1, 1)))
-
-    es = pd.DataFrame({k: (*clustered_mean(part, "gap_rel"), len(part))
-                       for k, part in long.groupby("k")}, index=["mean", "se", "count"]).T
+    es = matched.event_study
     es = es[es["count"] >= min_cell]
     half = z * es["se"]
     fig, ax = plt.subplots(figsize=(10, 3.2))
@@ -428,17 +392,12 @@ if records is not None:
     ax.set_title("Event study, matched on pre-programme steps (synthetic)")
     plt.show()
 
-    after = long[(long["k"] >= 0) & ~in_campaign]
-    per_pair = pd.DataFrame({
-        "effect": after.groupby("person_id")["gap_rel"].mean(),
-        "months": after.groupby("person_id").size()}).dropna()
-    per_pair["match"] = per_pair.index.map(pairs)
-    effect_ind, se_ind = clustered_mean(per_pair, "effect", "months")
+    fit = matched.effect
     uses = pairs.value_counts()
-    did_ind = {"name": "matched event-study DiD (individual)", "estimate": effect_ind,
-               "ci_low": effect_ind - z * se_ind, "ci_high": effect_ind + z * se_ind}
-    print(f"programme effect: {effect_ind:+,.0f} steps/day ({confidence:.0%} CI "
-          f"{did_ind['ci_low']:+,.0f} to {did_ind['ci_high']:+,.0f}); {len(pairs):,} pairs, "
+    did_ind = {"name": "matched event-study DiD (individual)", "estimate": fit.estimate,
+               "ci_low": fit.ci_low, "ci_high": fit.ci_high}
+    print(f"programme effect: {fit.estimate:+,.0f} steps/day ({confidence:.0%} CI "
+          f"{fit.ci_low:+,.0f} to {fit.ci_high:+,.0f}); {len(pairs):,} pairs, "
           f"{len(uses):,} distinct controls, one used up to {uses.max()} times")
 
 # %%
