@@ -16,7 +16,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                    help="SQLite synchronous mode: NORMAL survives kill -9, FULL power loss")
     p.add_argument("--query-budget-s", type=_seconds, default=None, metavar="SECONDS",
                    help="stop a query after this long and answer 400 (default: "
-                        "$WORKBENCH_QUERY_BUDGET_S, else 5)")
+                        "$WORKBENCH_QUERY_BUDGET_S, else 15)")
     p.set_defaults(func=_run)
 
 

@@ -20,7 +20,7 @@ from .entities import Entity
 from .query import QuerySpec
 from .tenancy import PathScope
 
-DEFAULT_QUERY_BUDGET_S = 5.0
+DEFAULT_QUERY_BUDGET_S = 15.0
 QUERY_BUDGET_ENV = "WORKBENCH_QUERY_BUDGET_S"
 #: ``time.monotonic()`` when the request being served arrived. A store counts a query's
 #: time budget from it, so time spent queued for a worker thread counts too; unset, the
@@ -29,7 +29,7 @@ QUERY_STARTED: ContextVar[float | None] = ContextVar("query_started", default=No
 
 
 def default_query_budget_s() -> float:
-    """The query time budget: ``$WORKBENCH_QUERY_BUDGET_S`` seconds, else 5."""
+    """The query time budget: ``$WORKBENCH_QUERY_BUDGET_S`` seconds, else 15."""
     raw = os.environ.get(QUERY_BUDGET_ENV)
     if raw is None:
         return DEFAULT_QUERY_BUDGET_S
